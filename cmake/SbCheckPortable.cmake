@@ -1,0 +1,20 @@
+# ctest script: fails when a file under DIR includes a platform header.
+# proto/ must stay portable C11 so it builds and is fuzzed natively.
+#   cmake -DDIR=<dir> -P SbCheckPortable.cmake
+file(GLOB_RECURSE files "${DIR}/*.c" "${DIR}/*.h")
+if(NOT files)
+  message(FATAL_ERROR "no sources found under ${DIR}")
+endif()
+set(bad "")
+foreach(f IN LISTS files)
+  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](windows|winsock2|uv|unistd|pthread)\\.h[>\"]")
+  if(hits)
+    list(APPEND bad "${f}: ${hits}")
+  endif()
+endforeach()
+if(bad)
+  string(REPLACE ";" "\n" bad "${bad}")
+  message(FATAL_ERROR "platform headers in portable code:\n${bad}")
+endif()
+list(LENGTH files n)
+message(STATUS "${n} files in ${DIR} include no platform header")
