@@ -1,0 +1,48 @@
+/*
+ * Helpers for Windows end-to-end tests: start the real broker on a private
+ * pipe, run the real CLI and capture its output, and talk to the pipe as a
+ * raw client. Test code only: failures are reported, never hidden.
+ */
+#ifndef SB_WIN_TEST_H
+#define SB_WIN_TEST_H
+
+#include <stddef.h>
+#include <windows.h>
+
+typedef struct sbt_broker {
+  HANDLE process;
+  DWORD pid;
+  wchar_t pipe[128]; /* \\.\pipe\sb-test-<pid>-<n> */
+  char pipe_utf8[128];
+} sbt_broker;
+
+typedef struct sbt_run {
+  DWORD exit_code;
+  DWORD elapsed_ms;
+  char out[8192]; /* stdout, NUL-terminated, truncated if longer */
+  char err[8192]; /* stderr, likewise */
+} sbt_run;
+
+/* Full path of `exe` in the folder of the running test program. */
+int sbt_exe_path(const wchar_t *exe, wchar_t *out, size_t cap);
+
+/* Starts "spawnbroker.exe run --pipe <unique> extra_args" and waits until the
+ * pipe accepts connections (up to 20 s). */
+int sbt_broker_start(sbt_broker *b, const wchar_t *extra_args);
+/* Kills the broker and waits for it to be gone. */
+void sbt_broker_stop(sbt_broker *b);
+
+/* Runs "<exe> args" with stdin empty and stdout/stderr captured, waiting at
+ * most timeout_ms. Returns 0 or a negative code (timeout: SB_E_TIMEOUT). */
+int sbt_run_capture(const wchar_t *exe, const wchar_t *args, DWORD timeout_ms,
+                    sbt_run *r);
+
+/* Opens the broker's pipe as a client (byte mode, blocking). */
+HANDLE sbt_pipe_open(const sbt_broker *b);
+/* Writes all of data. */
+int sbt_pipe_write(HANDLE h, const char *data, size_t len);
+/* Reads one newline-terminated frame into buf (without the newline).
+ * Returns 0, SB_E_CLOSED at end of stream, or another negative code. */
+int sbt_pipe_read_line(HANDLE h, char *buf, size_t cap, size_t *len);
+
+#endif
