@@ -1,70 +1,279 @@
 #include "dispatch.h"
 
+#include <sddl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int reply_error(sb__server *srv, const sb_id *id, int err,
-                       const char *detail, sb_buf *reply) {
-  srv->stats.errors_total++;
-  return sb_encode_error(id, err, detail, NULL, reply);
+#include "children.h"
+#include "log.h"
+#include "registry.h"
+#include "spawn.h"
+
+typedef struct sb__spawn_work {
+  uv_work_t work;
+  sb__conn *conn; /* referenced */
+  sb_request req; /* owned */
+  sb__spawn_job job;
+} sb__spawn_work;
+
+static void send_result(sb__conn *c, const sb_id *id, const sb_result *res) {
+  sb_buf buf = {0};
+  if (sb_encode_result(id, res, &buf) == 0)
+    sb__conn_send(c, &buf);
+  else
+    sb__conn_send_error(c, id, SB_E_NOMEM, NULL, NULL);
 }
 
-static int do_hello(sb__server *srv, sb__session *s, const sb_request *req,
-                    sb_buf *reply) {
-  const sb_hello_params *p = &req->params.hello;
-  sb_result res;
-  char detail[96];
+/* The user SID of the client process, as text: children belong to the user
+ * who asked for them, so `spawnctl kill` from another connection of the
+ * same user works and nobody else's does. */
+static int client_owner(HANDLE process, char *out, size_t cap) {
+  HANDLE token = NULL;
+  union {
+    TOKEN_USER user;
+    unsigned char bytes[256];
+  } info;
+  DWORD len = 0;
+  char *sid = NULL;
+  int rc = SB_E_ACCESS_DENIED;
 
-  if (s->greeted)
-    return reply_error(srv, &req->id, SB_E_ALREADY_GREETED, NULL, reply);
+  if (!OpenProcessToken(process, TOKEN_QUERY, &token)) return rc;
+  if (GetTokenInformation(token, TokenUser, &info, sizeof info, &len) &&
+      ConvertSidToStringSidA(info.user.User.Sid, &sid)) {
+    snprintf(out, cap, "%s", sid);
+    LocalFree(sid);
+    rc = 0;
+  }
+  CloseHandle(token);
+  return rc;
+}
+
+/* Settles who the client is and how its handles will travel. Pull needs the
+ * client process opened for PROCESS_DUP_HANDLE; when that is refused (an
+ * elevated client and an unelevated broker) "auto" falls back to push. */
+static int identify_client(sb__conn *c, sb_transfer wanted, char *detail, size_t cap) {
+  sb__session *s = &c->session;
+  sb_transfer mode = c->srv->cfg.transfer != SB_TRANSFER_AUTO ? c->srv->cfg.transfer : wanted;
+  HANDLE process;
+  ULONG pid = 0;
+
+  if (c->srv->cfg.transfer != SB_TRANSFER_AUTO && wanted != SB_TRANSFER_AUTO &&
+      wanted != c->srv->cfg.transfer) {
+    snprintf(detail, cap, "this broker uses %s transfer only",
+             sb_transfer_name(c->srv->cfg.transfer));
+    return SB_E_TRANSFER_UNAVAILABLE;
+  }
+  if (!GetNamedPipeClientProcessId(c->pipe.handle, &pid)) {
+    snprintf(detail, cap, "the client's process id is unknown");
+    return SB_E_ACCESS_DENIED;
+  }
+  process = OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  if (process == NULL) {
+    if (mode == SB_TRANSFER_PULL) {
+      snprintf(detail, cap, "the broker cannot open the client for pull transfer");
+      return SB_E_TRANSFER_UNAVAILABLE;
+    }
+    mode = SB_TRANSFER_PUSH;
+    process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  }
+  if (mode == SB_TRANSFER_AUTO) mode = SB_TRANSFER_PULL;
+  if (process == NULL || client_owner(process, s->owner, sizeof s->owner) != 0) {
+    if (process != NULL) CloseHandle(process);
+    snprintf(detail, cap, "the client's identity cannot be read");
+    return SB_E_ACCESS_DENIED;
+  }
+  s->client_pid = pid;
+  s->transfer = mode;
+  if (mode == SB_TRANSFER_PULL) {
+    s->client_process = process;
+    sb__registry_own(process);
+  } else {
+    CloseHandle(process);
+  }
+  return 0;
+}
+
+static void do_hello(sb__conn *c, const sb_request *req) {
+  const sb_hello_params *p = &req->params.hello;
+  sb__session *s = &c->session;
+  sb_result res;
+  char detail[128];
+  int rc;
+
+  if (s->greeted) {
+    sb__conn_send_error(c, &req->id, SB_E_ALREADY_GREETED, NULL, NULL);
+    return;
+  }
   if (p->protocol < SB_PROTOCOL_VERSION_MIN || p->protocol > SB_PROTOCOL_VERSION_MAX) {
     snprintf(detail, sizeof detail, "this broker speaks protocol %d to %d",
              SB_PROTOCOL_VERSION_MIN, SB_PROTOCOL_VERSION_MAX);
-    return reply_error(srv, &req->id, SB_E_UNSUPPORTED_PROTOCOL, detail, reply);
+    sb__conn_send_error(c, &req->id, SB_E_UNSUPPORTED_PROTOCOL, detail, "params.protocol");
+    return;
   }
-  /* Handle transfer arrives with the spawn method; until then only the
-   * default mode exists, and asking for push is refused rather than ignored. */
-  if (p->transfer == SB_TRANSFER_PUSH)
-    return reply_error(srv, &req->id, SB_E_TRANSFER_UNAVAILABLE,
-                       "this build supports pull only", reply);
-
+  detail[0] = '\0';
+  rc = identify_client(c, p->transfer, detail, sizeof detail);
+  if (rc != 0) {
+    sb__conn_send_error(c, &req->id, rc, detail, NULL);
+    return;
+  }
   memset(&res, 0, sizeof res);
   res.method = SB_METHOD_HELLO;
   res.u.hello.protocol = p->protocol;
   res.u.hello.broker_version = SB_VERSION;
-  res.u.hello.pid = (uint32_t)uv_os_getpid();
-  res.u.hello.transfer = SB_TRANSFER_PULL;
+  res.u.hello.pid = (uint32_t)GetCurrentProcessId();
+  res.u.hello.transfer = s->transfer;
   res.u.hello.max_frame_bytes = SB_LIMIT_FRAME_BYTES;
   res.u.hello.max_handles = SB_LIMIT_HANDLES;
   res.u.hello.max_args = SB_LIMIT_ARGS;
   res.u.hello.max_env = SB_LIMIT_ENV;
   s->greeted = true;
   s->protocol = p->protocol;
-  return sb_encode_result(&req->id, &res, reply);
+  sb__log(SB_LOG_DEBUG, "hello from pid %lu (%s transfer)", s->client_pid,
+          sb_transfer_name(s->transfer));
+  send_result(c, &req->id, &res);
 }
 
-int sb__dispatch(sb__server *srv, sb__session *s, const sb_request *req,
-                 sb_buf *reply) {
+static void spawn_work(uv_work_t *w) {
+  sb__spawn_work *sw = w->data;
+  sb__spawn_run(&sw->job);
+}
+
+static void fill_work(uv_work_t *w) { sb__pool_fill(w->data); }
+
+static void fill_done(uv_work_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+void sb__dispatch_fill_pool(sb__server *srv) {
+  /* Helpers are created on a worker thread, after the reply that used one
+   * went out, so no request waits for the pool to be topped up. */
+  uv_work_t *w = malloc(sizeof *w);
+  if (w == NULL) return;
+  w->data = srv->pool;
+  if (uv_queue_work(srv->loop, w, fill_work, fill_done) != 0) free(w);
+}
+
+static void spawn_done(uv_work_t *w, int status) {
+  sb__spawn_work *sw = w->data;
+  sb__conn *c = sw->conn;
+  sb__server *srv = c->srv;
+  sb__spawn_job *j = &sw->job;
+  (void)status;
+
+  c->spawn_in_flight = false;
+  if (j->err != 0) {
+    srv->stats.spawns_failed++;
+    sb__log(SB_LOG_DEBUG, "spawn of %s failed: %s %s", sw->req.params.spawn.program,
+            sb_err_name(j->err), j->detail);
+    sb__conn_send_error(c, &sw->req.id, j->err, j->detail, j->path);
+  } else if (!sb__conn_open(c) && sw->req.params.spawn.lifetime == SB_LIFETIME_CONNECTION) {
+    /* The client left while its child was being made: a connection child
+     * dies with the connection it never got to see. */
+    if (j->job != NULL) CloseHandle(j->job);
+    TerminateProcess(j->process, 1);
+    CloseHandle(j->process);
+    srv->stats.spawns_failed++;
+  } else if (sb__children_add(srv, c, j->process, j->job, j->pid, &sw->req.params.spawn) != 0) {
+    srv->stats.spawns_failed++;
+    sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "the child cannot be tracked", NULL);
+  } else {
+    sb_result res;
+    srv->stats.spawns_ok++;
+    memset(&res, 0, sizeof res);
+    res.method = SB_METHOD_SPAWN;
+    res.u.spawn = j->result;
+    send_result(c, &sw->req.id, &res);
+  }
+  sb_request_free(&sw->req);
+  sb__conn_unref(c);
+  free(sw);
+  if (!srv->stopping) sb__dispatch_fill_pool(srv);
+}
+
+static void do_spawn(sb__conn *c, sb_request *req) {
+  sb__spawn_work *sw;
+
+  if (c->srv->stopping) {
+    sb__conn_send_error(c, &req->id, SB_E_SHUTTING_DOWN, NULL, NULL);
+    return;
+  }
+  if (c->spawn_in_flight) {
+    sb__conn_send_error(c, &req->id, SB_E_BUSY, "one spawn per connection at a time", NULL);
+    return;
+  }
+  sw = calloc(1, sizeof *sw);
+  if (sw == NULL) {
+    sb__conn_send_error(c, &req->id, SB_E_NOMEM, NULL, NULL);
+    return;
+  }
+  sw->req = *req;
+  req->sb__owned = NULL; /* the work item owns the request now */
+  sw->conn = c;
+  sw->work.data = sw;
+  sw->job.params = &sw->req.params.spawn;
+  sw->job.mode = c->session.transfer;
+  sw->job.client_process = c->session.client_process;
+  sw->job.pool = c->srv->pool;
+  sb__conn_ref(c);
+  c->spawn_in_flight = true;
+  if (uv_queue_work(c->srv->loop, &sw->work, spawn_work, spawn_done) != 0) {
+    c->spawn_in_flight = false;
+    sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "no worker thread", NULL);
+    sb_request_free(&sw->req);
+    sb__conn_unref(c);
+    free(sw);
+  }
+}
+
+void sb__dispatch(sb__conn *c, sb_request *req) {
+  sb__server *srv = c->srv;
   sb_result res;
 
-  srv->stats.requests_total++;
   memset(&res, 0, sizeof res);
   res.method = req->method;
 
-  if (req->method == SB_METHOD_HELLO) return do_hello(srv, s, req, reply);
+  if (req->method == SB_METHOD_HELLO) {
+    do_hello(c, req);
+    return;
+  }
   /* ping works before hello so a monitor can probe liveness cheaply. */
-  if (req->method == SB_METHOD_PING) return sb_encode_result(&req->id, &res, reply);
-  if (!s->greeted) return reply_error(srv, &req->id, SB_E_HELLO_REQUIRED, NULL, reply);
-
+  if (req->method == SB_METHOD_PING) {
+    send_result(c, &req->id, &res);
+    return;
+  }
+  if (!c->session.greeted) {
+    sb__conn_send_error(c, &req->id, SB_E_HELLO_REQUIRED, NULL, NULL);
+    return;
+  }
   switch (req->method) {
-    case SB_METHOD_STATS:
+    case SB_METHOD_SPAWN:
+      do_spawn(c, req);
+      break;
+    case SB_METHOD_WAIT:
+      sb__children_wait(srv, c, req);
+      break;
+    case SB_METHOD_KILL:
+      sb__children_kill(srv, c, req);
+      break;
+    case SB_METHOD_LIST:
+      sb__children_list(srv, c, req);
+      break;
+    case SB_METHOD_STATS: {
+      sb__pool_stats ps;
+      sb__pool_get_stats(srv->pool, &ps);
       res.u.stats = srv->stats;
       res.u.stats.uptime_ms = uv_now(srv->loop) - srv->started_ms;
-      return sb_encode_result(&req->id, &res, reply);
+      res.u.stats.helpers_idle = ps.idle;
+      res.u.stats.helpers_busy = ps.busy;
+      res.u.stats.helpers_created = ps.created;
+      res.u.stats.helpers_retired = ps.retired;
+      send_result(c, &req->id, &res);
+      break;
+    }
     default:
-      /* Spawning lands with the helper pool; until then the methods are
-       * refused by name rather than silently ignored. */
-      return reply_error(srv, &req->id, SB_E_METHOD_NOT_FOUND,
-                         "this build of the broker does not spawn yet", reply);
+      sb__conn_send_error(c, &req->id, SB_E_METHOD_NOT_FOUND, NULL, NULL);
+      break;
   }
 }

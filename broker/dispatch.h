@@ -1,23 +1,19 @@
 /*
- * Turns one decoded request into its reply. Separate from the transport so
- * the rules of the session (hello first, version negotiation) live in one
- * place.
+ * Turns one decoded request into its reply. The rules of the session (hello
+ * first, version and transfer negotiation, one spawn at a time) live here;
+ * spawns run on libuv's worker threads.
  */
 #ifndef SB_BROKER_DISPATCH_H
 #define SB_BROKER_DISPATCH_H
 
-#include <stdbool.h>
-
 #include "server.h"
 
-typedef struct sb__session {
-  bool greeted;       /* hello succeeded on this connection */
-  uint32_t protocol;  /* the version agreed in hello */
-} sb__session;
+/* Answers *req on connection c. May take the request over for work that
+ * outlives this call, clearing req->sb__owned so the caller's free is a
+ * no-op. Every request gets exactly one reply, now or later. */
+void sb__dispatch(sb__conn *c, sb_request *req);
 
-/* Answers `req` into *reply (one frame). Returns 0, or SB_E_NOMEM when even
- * the reply could not be built. */
-int sb__dispatch(sb__server *srv, sb__session *session, const sb_request *req,
-                 sb_buf *reply);
+/* Tops the helper pool up to its warm size on a worker thread. */
+void sb__dispatch_fill_pool(sb__server *srv);
 
 #endif

@@ -4,40 +4,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "children.h"
 #include "dispatch.h"
 #include "log.h"
-#include "sb_frame.h"
-
-/* libuv reads into buffers we lend it; 4 KiB keeps a slow client cheap while
- * a 64 KiB frame still needs only 16 reads. */
-#define SB__READ_CHUNK 4096
-
-typedef struct sb__conn {
-  uv_pipe_t pipe; /* first: libuv hands back &pipe as the handle */
-  sb__server *srv;
-  sb_frame_reader reader;
-  sb__session session;
-  char readbuf[SB__READ_CHUNK];
-  int closing;   /* uv_close was called */
-  int refusing;  /* a fatal error reply is queued; read nothing more */
-} sb__conn;
+#include "registry.h"
 
 typedef struct sb__write {
   uv_write_t req;
   sb_buf buf;
-  int close_after; /* the reply ends the connection */
+  bool close_after; /* the reply ends the connection */
 } sb__write;
+
+bool sb__conn_open(const sb__conn *c) { return !c->closing; }
+
+void sb__conn_ref(sb__conn *c) { c->refs++; }
+
+void sb__conn_unref(sb__conn *c) {
+  if (--c->refs > 0) return;
+  sb_frame_reader_free(&c->reader);
+  if (c->session.client_process != NULL) {
+    sb__registry_disown(c->session.client_process);
+    CloseHandle(c->session.client_process);
+  }
+  free(c);
+}
 
 static void on_conn_closed(uv_handle_t *h) {
   sb__conn *c = (sb__conn *)h;
-  c->srv->stats.connections_current--;
-  sb_frame_reader_free(&c->reader);
-  free(c);
+  sb__conn_unref(c);
 }
 
 static void conn_close(sb__conn *c) {
   if (c->closing) return;
-  c->closing = 1;
+  c->closing = true;
+  c->srv->stats.connections_current--;
+  sb__registry_disown(c->pipe.handle);
+  sb__children_conn_closed(c->srv, c);
   uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
@@ -49,13 +51,18 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Queues one reply frame; takes ownership of *buf. */
-static int conn_send(sb__conn *c, sb_buf *buf, int close_after) {
-  sb__write *w = calloc(1, sizeof *w);
+static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
+  sb__write *w;
   uv_buf_t b;
+  if (c->closing) {
+    sb_buf_free(buf);
+    return;
+  }
+  w = calloc(1, sizeof *w);
   if (w == NULL) {
     sb_buf_free(buf);
-    return SB_E_NOMEM;
+    conn_close(c);
+    return;
   }
   w->buf = *buf;
   w->close_after = close_after;
@@ -64,41 +71,55 @@ static int conn_send(sb__conn *c, sb_buf *buf, int close_after) {
   if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
     sb_buf_free(&w->buf);
     free(w);
-    return SB_E_IO;
+    conn_close(c);
   }
-  return 0;
+}
+
+void sb__conn_send(sb__conn *c, sb_buf *buf) { conn_write(c, buf, false); }
+
+void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
+                         const char *path) {
+  sb_buf reply = {0};
+  c->srv->stats.errors_total++;
+  if (sb_encode_error(id, err, detail, path, &reply) != 0) {
+    conn_close(c);
+    return;
+  }
+  conn_write(c, &reply, false);
 }
 
 /* Sends an error reply for a frame that could not be used; errors that leave
  * the stream without a trustworthy frame boundary also end the connection. */
 static void conn_refuse(sb__conn *c, const sb_decode_error *derr) {
   sb_buf reply = {0};
-  int close_after = sb_err_closes_connection(derr->err);
+  bool close_after = sb_err_closes_connection(derr->err);
 
   c->srv->stats.errors_total++;
-  sb__log(SB_LOG_DEBUG, "refused frame: %s %s %s", sb_err_name(derr->err),
-          derr->path, derr->detail);
+  sb__log(SB_LOG_DEBUG, "refused frame: %s %s %s", sb_err_name(derr->err), derr->path,
+          derr->detail);
   if (close_after) {
-    c->refusing = 1;
+    c->refusing = true;
     uv_read_stop((uv_stream_t *)&c->pipe);
   }
-  if (sb_encode_error(&derr->id, derr->err, derr->detail, derr->path, &reply) != 0 ||
-      conn_send(c, &reply, close_after) != 0)
+  if (sb_encode_error(&derr->id, derr->err, derr->detail, derr->path, &reply) != 0) {
     conn_close(c);
+    return;
+  }
+  conn_write(c, &reply, close_after);
 }
 
 static void conn_frame(sb__conn *c, const char *frame, size_t len) {
   sb_request req;
   sb_decode_error derr;
-  sb_buf reply = {0};
 
   if (sb_decode_request(frame, len, &req, &derr) != 0) {
     conn_refuse(c, &derr);
     return;
   }
-  if (sb__dispatch(c->srv, &c->session, &req, &reply) != 0 ||
-      conn_send(c, &reply, 0) != 0)
-    conn_close(c);
+  c->srv->stats.requests_total++;
+  /* The dispatcher may keep the request (a spawn runs on a worker thread);
+   * it then clears req.sb__owned and this free does nothing. */
+  sb__dispatch(c, &req);
   sb_request_free(&req);
 }
 
@@ -136,6 +157,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
 }
 
+/* Registers the listener's pending pipe instances (libuv keeps several
+ * accept instances open and replaces each one it accepts) as the broker's
+ * own, for push-mode checks. Called at start and after every accept; the
+ * instance libuv creates inside uv_accept is unregistered until then, a
+ * window that goes away when the broker creates its own instances. */
+static void register_listener_instances(sb__server *srv) {
+  for (int i = 0; i < srv->listener.pipe.serv.pending_instances; i++)
+    sb__registry_own(srv->listener.pipe.serv.accept_reqs[i].pipeHandle);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   sb__server *srv = listener->data;
   sb__conn *c;
@@ -147,6 +178,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   c = calloc(1, sizeof *c);
   if (c == NULL) return;
   c->srv = srv;
+  c->refs = 1;
   if (uv_pipe_init(srv->loop, &c->pipe, 0) != 0) {
     free(c);
     return;
@@ -161,26 +193,61 @@ static void on_connection(uv_stream_t *listener, int status) {
     conn_close(c);
     return;
   }
+  /* The connection's pipe is a File handle in the broker's table, exactly
+   * the kind a push request could name to steal another client's session. */
+  sb__registry_own(c->pipe.handle);
+  register_listener_instances(srv);
   sb__log(SB_LOG_DEBUG, "client connected");
 }
 
-int sb__server_start(sb__server *srv, uv_loop_t *loop, const char *pipe_name) {
+int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *cfg) {
   int rc;
   memset(srv, 0, sizeof *srv);
   srv->loop = loop;
+  srv->cfg = *cfg;
   srv->started_ms = uv_now(loop);
-  snprintf(srv->pipe_name, sizeof srv->pipe_name, "%s", pipe_name);
-  if (uv_pipe_init(loop, &srv->listener, 0) != 0) return SB_E_INTERNAL;
+  rc = sb__pool_create(cfg->helper_path, &cfg->pool, &srv->pool);
+  if (rc != 0) {
+    sb__log(SB_LOG_ERROR, "cannot set up the helper pool: %s", sb_err_message(rc));
+    return rc;
+  }
+  sb__registry_own(sb__pool_job(srv->pool));
+  /* Push-mode requests name values in the broker's own table, so every
+   * handle the broker holds must be known as its own: what it has now (std
+   * handles, the current directory, the console), and below, what it opens
+   * later. The pipe instances are registered as they are made. */
+  rc = sb__registry_own_all_current();
+  if (rc != 0) {
+    sb__log(SB_LOG_ERROR, "cannot read the broker's own handle table");
+    goto fail_pool;
+  }
+  rc = sb__children_init(srv);
+  if (rc != 0) goto fail_pool;
+  if (uv_pipe_init(loop, &srv->listener, 0) != 0) {
+    rc = SB_E_INTERNAL;
+    goto fail_children;
+  }
   srv->listener.data = srv;
-  rc = uv_pipe_bind(&srv->listener, pipe_name);
+  rc = uv_pipe_bind(&srv->listener, cfg->pipe_name);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
   if (rc != 0) {
-    sb__log(SB_LOG_ERROR, "cannot listen on %s: %s", pipe_name, uv_strerror(rc));
+    sb__log(SB_LOG_ERROR, "cannot listen on %s: %s", cfg->pipe_name, uv_strerror(rc));
     uv_close((uv_handle_t *)&srv->listener, NULL);
-    return SB_E_IO;
+    rc = SB_E_IO;
+    goto fail_children;
   }
-  sb__log(SB_LOG_INFO, "listening on %s", pipe_name);
+  register_listener_instances(srv);
+  sb__dispatch_fill_pool(srv);
+  sb__log(SB_LOG_INFO, "listening on %s (transfer %s, warm helpers %u, max %u)",
+          cfg->pipe_name, sb_transfer_name(cfg->transfer), cfg->pool.warm, cfg->pool.max);
   return 0;
+
+fail_children:
+  sb__children_shutdown(srv);
+fail_pool:
+  sb__pool_destroy(srv->pool);
+  srv->pool = NULL;
+  return rc;
 }
 
 static void close_connection_walk(uv_handle_t *h, void *arg) {
@@ -190,7 +257,9 @@ static void close_connection_walk(uv_handle_t *h, void *arg) {
 }
 
 void sb__server_stop(sb__server *srv) {
+  srv->stopping = true;
   if (!uv_is_closing((uv_handle_t *)&srv->listener))
     uv_close((uv_handle_t *)&srv->listener, NULL);
   uv_walk(srv->loop, close_connection_walk, NULL);
+  sb__children_shutdown(srv);
 }

@@ -1,29 +1,79 @@
 /*
- * The broker's named-pipe server: accepts connections on the libuv loop,
- * splits each byte stream into frames, and answers every request with exactly
- * one reply. Everything here runs on the loop thread.
+ * The broker's named-pipe server and its connections. Everything here runs
+ * on the libuv loop thread; blocking Win32 work (spawns) goes to libuv's
+ * worker threads and comes back through uv_queue_work's completion callback.
  */
 #ifndef SB_BROKER_SERVER_H
 #define SB_BROKER_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
+#include <windows.h>
 
+#include "pool.h"
+#include "sb_frame.h"
 #include "sb_proto.h"
+
+typedef struct sb__child sb__child;
+
+typedef struct sb__broker_config {
+  char pipe_name[256];
+  sb_transfer transfer;     /* AUTO: per connection; PULL/PUSH: forced */
+  sb__pool_config pool;
+  wchar_t helper_path[MAX_PATH];
+  bool rogue_spawner;       /* test builds only: see rogue.c */
+} sb__broker_config;
 
 typedef struct sb__server {
   uv_loop_t *loop;
   uv_pipe_t listener;
-  char pipe_name[256];
+  sb__broker_config cfg;
+  sb__pool *pool;
   uint64_t started_ms;
-  sb_stats_result stats; /* counters served by the "stats" method */
+  sb_stats_result stats;    /* counters served by the "stats" method */
+  sb__child *children;      /* every tracked child, see children.h */
+  uv_async_t exit_async;    /* wakes the loop when a child exits */
+  SRWLOCK exit_lock;
+  sb__child *exited;        /* children whose exit the loop has not seen */
+  bool stopping;
 } sb__server;
 
-/* Binds `pipe_name` (e.g. "\\\\.\\pipe\\spawnbroker") and starts listening.
- * Returns 0 or a negative sb_err code; SB_E_IO when the name is taken. */
-int sb__server_start(sb__server *srv, uv_loop_t *loop, const char *pipe_name);
+/* What one connection knows about its client. */
+typedef struct sb__session {
+  bool greeted;
+  uint32_t protocol;
+  sb_transfer transfer;      /* PULL or PUSH once greeted */
+  DWORD client_pid;
+  HANDLE client_process;     /* pull mode: opened with PROCESS_DUP_HANDLE */
+  char owner[192];           /* the client's user SID: who owns its children */
+} sb__session;
 
-/* Stops listening; open connections are closed as the loop winds down. */
+typedef struct sb__conn {
+  uv_pipe_t pipe; /* first: libuv hands back &pipe as the handle */
+  sb__server *srv;
+  sb_frame_reader reader;
+  sb__session session;
+  char readbuf[4096];
+  bool closing;          /* uv_close was called */
+  bool refusing;         /* a fatal error reply is queued; read nothing more */
+  bool spawn_in_flight;  /* at most one spawn per connection (Busy) */
+  int refs;              /* the connection itself plus work in flight */
+} sb__conn;
+
+int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *cfg);
 void sb__server_stop(sb__server *srv);
+
+/* Queues one frame to the client; takes ownership of *buf. A closed
+ * connection drops it. */
+void sb__conn_send(sb__conn *c, sb_buf *buf);
+/* Encodes and sends an error reply. */
+void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
+                         const char *path);
+/* Reference counting keeps a connection's memory alive while a worker
+ * thread or a waiter still points at it after the client went away. */
+void sb__conn_ref(sb__conn *c);
+void sb__conn_unref(sb__conn *c);
+bool sb__conn_open(const sb__conn *c);
 
 #endif

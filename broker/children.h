@@ -1,0 +1,46 @@
+/*
+ * The children the broker started: exit watching, wait, kill, list, and the
+ * lifetime of "connection" children. Loop thread only, except the exit
+ * callback, which only queues the child and wakes the loop.
+ */
+#ifndef SB_BROKER_CHILDREN_H
+#define SB_BROKER_CHILDREN_H
+
+#include "server.h"
+
+typedef struct sb__waiter sb__waiter;
+
+struct sb__child {
+  sb__server *srv;
+  DWORD pid;
+  HANDLE process;
+  HANDLE job;             /* NULL when none; closing it kills broker/connection children */
+  HANDLE wait_handle;     /* RegisterWaitForSingleObject */
+  sb_lifetime lifetime;
+  char *program;
+  char owner[192];
+  sb__conn *conn;         /* the spawning connection while it is open (referenced) */
+  bool notify_exit;
+  bool exited;
+  bool waited;
+  uint64_t started_ms;
+  sb_exit_info exit;
+  sb__waiter *waiters;
+  sb__child *next;        /* in srv->children */
+  sb__child *next_exited; /* in srv->exited */
+};
+
+int sb__children_init(sb__server *srv);
+/* Starts tracking a child that was just created for connection c; takes
+ * ownership of process and job. */
+int sb__children_add(sb__server *srv, sb__conn *c, HANDLE process, HANDLE job, DWORD pid,
+                     const sb_spawn_params *p);
+void sb__children_wait(sb__server *srv, sb__conn *c, const sb_request *req);
+void sb__children_kill(sb__server *srv, sb__conn *c, const sb_request *req);
+void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req);
+/* The connection is closing: its "connection" children die, its waiters go. */
+void sb__children_conn_closed(sb__server *srv, sb__conn *c);
+/* The broker is stopping: stop watching, close everything. */
+void sb__children_shutdown(sb__server *srv);
+
+#endif

@@ -1,0 +1,218 @@
+#include "pool.h"
+
+#include <stdlib.h>
+#include <wchar.h>
+
+#include "job.h"
+#include "log.h"
+#include "sb_errors.h"
+
+struct sb__pool {
+  SRWLOCK lock;
+  HANDLE job;
+  HANDLE nul; /* the NUL device, non-inheritable: the helpers' std handles */
+  wchar_t *helper_path;
+  sb__pool_config cfg;
+  sb__helper *idle;   /* singly linked */
+  uint32_t nidle;
+  uint32_t nbusy;
+  uint64_t created;
+  uint64_t retired;
+};
+
+static void helper_destroy(sb__helper *h) {
+  /* Terminating is redundant with the job for a healthy pool but makes a
+   * retired helper disappear now rather than at broker exit. */
+  TerminateProcess(h->process, 0);
+  CloseHandle(h->thread);
+  CloseHandle(h->process);
+  free(h);
+}
+
+/* Creates one suspended helper inside the helper job. Runs without the pool
+ * lock: process creation is the slow part of the pool. */
+static int helper_create(sb__pool *pool, sb__helper **out) {
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  sb__helper *h = calloc(1, sizeof *h);
+  wchar_t cmd[] = L"spawnbroker-helper";
+
+  if (h == NULL) return SB_E_NOMEM;
+  ZeroMemory(&si, sizeof si);
+  si.cb = sizeof si;
+  /* The helper must start with an empty handle table that only our
+   * DuplicateHandle calls fill: no handle is inherited, and
+   * DETACHED_PROCESS with explicitly empty std handles keeps it off the
+   * broker's console. Without that, the console's std handles are
+   * duplicated into it as inheritable handles (Wine does so even with
+   * bInheritHandles FALSE), and a child that names no stdin would then
+   * receive the helper's. CREATE_BREAKAWAY_FROM_JOB keeps the helper out of
+   * any job the broker itself runs in (a service host's, a test runner's);
+   * where that job forbids breakaway we retry without it. */
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = si.hStdOutput = si.hStdError = pool->nul;
+  if (!CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE,
+                      CREATE_SUSPENDED | DETACHED_PROCESS | CREATE_BREAKAWAY_FROM_JOB,
+                      NULL, NULL, &si, &pi) &&
+      !CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE,
+                      CREATE_SUSPENDED | DETACHED_PROCESS, NULL, NULL, &si, &pi)) {
+    sb__log(SB_LOG_ERROR, "cannot create a helper: error %lu", GetLastError());
+    free(h);
+    return SB_E_HELPER_UNAVAILABLE;
+  }
+  /* Assigned while still suspended, so the helper is never outside the job
+   * while it could run. */
+  if (!AssignProcessToJobObject(pool->job, pi.hProcess)) {
+    sb__log(SB_LOG_ERROR, "cannot put a helper in the helper job: error %lu",
+            GetLastError());
+    TerminateProcess(pi.hProcess, 0);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    free(h);
+    return SB_E_HELPER_UNAVAILABLE;
+  }
+  h->process = pi.hProcess;
+  h->thread = pi.hThread;
+  h->pid = pi.dwProcessId;
+  *out = h;
+  return 0;
+}
+
+int sb__pool_create(const wchar_t *helper_path, const sb__pool_config *cfg,
+                    sb__pool **out) {
+  sb__pool *pool = calloc(1, sizeof *pool);
+  int rc;
+  if (pool == NULL) return SB_E_NOMEM;
+  InitializeSRWLock(&pool->lock);
+  pool->cfg = *cfg;
+  pool->helper_path = _wcsdup(helper_path);
+  if (pool->helper_path == NULL) {
+    free(pool);
+    return SB_E_NOMEM;
+  }
+  rc = sb__job_create_helper_job(&pool->job);
+  if (rc != 0) {
+    free(pool->helper_path);
+    free(pool);
+    return rc;
+  }
+  pool->nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                          NULL, OPEN_EXISTING, 0, NULL);
+  if (pool->nul == INVALID_HANDLE_VALUE) pool->nul = NULL;
+  *out = pool;
+  return 0;
+}
+
+void sb__pool_destroy(sb__pool *pool) {
+  sb__helper *h, *next;
+  if (pool == NULL) return;
+  for (h = pool->idle; h != NULL; h = next) {
+    next = h->next;
+    helper_destroy(h);
+  }
+  CloseHandle(pool->job);
+  if (pool->nul != NULL) CloseHandle(pool->nul);
+  free(pool->helper_path);
+  free(pool);
+}
+
+static bool helper_alive(const sb__helper *h) {
+  return WaitForSingleObject(h->process, 0) == WAIT_TIMEOUT;
+}
+
+int sb__pool_lease(sb__pool *pool, sb__helper **out) {
+  sb__helper *h = NULL;
+  int rc;
+
+  for (;;) {
+    AcquireSRWLockExclusive(&pool->lock);
+    h = pool->idle;
+    if (h != NULL) {
+      pool->idle = h->next;
+      pool->nidle--;
+      pool->nbusy++;
+    } else if (pool->nidle + pool->nbusy < pool->cfg.max) {
+      pool->nbusy++; /* reserve the slot before creating outside the lock */
+    } else {
+      ReleaseSRWLockExclusive(&pool->lock);
+      return SB_E_HELPER_UNAVAILABLE;
+    }
+    ReleaseSRWLockExclusive(&pool->lock);
+
+    if (h == NULL) break;
+    /* A helper killed from outside is noticed here, before any handle is
+     * moved into it, and replaced. */
+    if (helper_alive(h)) {
+      h->next = NULL;
+      *out = h;
+      return 0;
+    }
+    sb__log(SB_LOG_WARN, "helper %lu died while idle; replacing it", h->pid);
+    sb__pool_return(pool, h, false);
+  }
+
+  rc = helper_create(pool, &h);
+  AcquireSRWLockExclusive(&pool->lock);
+  if (rc != 0) {
+    pool->nbusy--;
+  } else {
+    pool->created++;
+  }
+  ReleaseSRWLockExclusive(&pool->lock);
+  if (rc != 0) return rc;
+  *out = h;
+  return 0;
+}
+
+void sb__pool_return(sb__pool *pool, sb__helper *h, bool clean) {
+  bool keep;
+  h->uses++;
+  keep = clean && h->uses < pool->cfg.recycle_after && helper_alive(h);
+  AcquireSRWLockExclusive(&pool->lock);
+  pool->nbusy--;
+  if (keep) {
+    h->next = pool->idle;
+    pool->idle = h;
+    pool->nidle++;
+  } else {
+    pool->retired++;
+  }
+  ReleaseSRWLockExclusive(&pool->lock);
+  if (!keep) helper_destroy(h);
+}
+
+void sb__pool_fill(sb__pool *pool) {
+  for (;;) {
+    sb__helper *h;
+    bool want;
+    AcquireSRWLockExclusive(&pool->lock);
+    want = pool->nidle < pool->cfg.warm && pool->nidle + pool->nbusy < pool->cfg.max;
+    if (want) pool->nbusy++; /* reserve, as in lease */
+    ReleaseSRWLockExclusive(&pool->lock);
+    if (!want) return;
+    if (helper_create(pool, &h) != 0) {
+      AcquireSRWLockExclusive(&pool->lock);
+      pool->nbusy--;
+      ReleaseSRWLockExclusive(&pool->lock);
+      return;
+    }
+    AcquireSRWLockExclusive(&pool->lock);
+    pool->created++;
+    pool->nbusy--;
+    h->next = pool->idle;
+    pool->idle = h;
+    pool->nidle++;
+    ReleaseSRWLockExclusive(&pool->lock);
+  }
+}
+
+void sb__pool_get_stats(sb__pool *pool, sb__pool_stats *out) {
+  AcquireSRWLockShared(&pool->lock);
+  out->idle = pool->nidle;
+  out->busy = pool->nbusy;
+  out->created = pool->created;
+  out->retired = pool->retired;
+  ReleaseSRWLockShared(&pool->lock);
+}
+
+HANDLE sb__pool_job(sb__pool *pool) { return pool->job; }

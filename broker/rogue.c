@@ -1,0 +1,76 @@
+#include "rogue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <windows.h>
+
+#include "log.h"
+#include "sb_errors.h"
+
+typedef struct sb__rogue {
+  wchar_t *cmdline;
+  wchar_t *report;
+  HANDLE thread;
+  volatile LONG stop;
+} sb__rogue;
+
+/* One rogue per process, started once from main before the loop runs. */
+static sb__rogue sb__the_rogue;
+
+static void write_report(const wchar_t *path, unsigned long runs, unsigned long lo,
+                         unsigned long hi) {
+  FILE *f = _wfopen(path, L"w");
+  if (f == NULL) return;
+  fprintf(f, "runs=%lu min=%lu max=%lu\n", runs, lo, hi);
+  fclose(f);
+}
+
+static DWORD WINAPI rogue_main(void *arg) {
+  sb__rogue *r = arg;
+  unsigned long runs = 0, lo = ~0ul, hi = 0;
+  while (!InterlockedCompareExchange(&r->stop, 0, 0)) {
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    wchar_t *cmd = _wcsdup(r->cmdline);
+    DWORD code = 1;
+    if (cmd == NULL) break;
+    ZeroMemory(&si, sizeof si);
+    si.cb = sizeof si;
+    /* Exactly the mistake the broker must be immune to: inherit everything
+     * inheritable, no handle list. */
+    if (CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi)) {
+      WaitForSingleObject(pi.hProcess, INFINITE);
+      GetExitCodeProcess(pi.hProcess, &code);
+      CloseHandle(pi.hThread);
+      CloseHandle(pi.hProcess);
+      runs++;
+      if (code < lo) lo = code;
+      if (code > hi) hi = code;
+      write_report(r->report, runs, lo, hi);
+    } else {
+      Sleep(10);
+    }
+    free(cmd);
+  }
+  return 0;
+}
+
+int sb__rogue_start(const wchar_t *cmdline, const wchar_t *report_path) {
+  sb__rogue *r = &sb__the_rogue;
+  r->cmdline = _wcsdup(cmdline);
+  r->report = _wcsdup(report_path);
+  if (r->cmdline == NULL || r->report == NULL) return SB_E_NOMEM;
+  r->thread = CreateThread(NULL, 0, rogue_main, r, 0, NULL);
+  if (r->thread == NULL) return SB_E_INTERNAL;
+  sb__log(SB_LOG_WARN, "test hook: rogue spawner running");
+  return 0;
+}
+
+void sb__rogue_stop(void) {
+  sb__rogue *r = &sb__the_rogue;
+  if (r->thread == NULL) return;
+  InterlockedExchange(&r->stop, 1);
+  WaitForSingleObject(r->thread, 30000);
+  CloseHandle(r->thread);
+  r->thread = NULL;
+}

@@ -1,0 +1,400 @@
+#include "spawn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "envblock.h"
+#include "job.h"
+#include "log.h"
+#include "transfer.h"
+#include "utf.h"
+
+/* Flags of the C runtime's inherited-fd table (lpReserved2), as the MSVC
+ * runtime and mingw's msvcrt/UCRT read it. */
+#define SB__CRT_FOPEN 0x01
+#define SB__CRT_FPIPE 0x08
+#define SB__CRT_FDEV 0x40
+
+static void fail(sb__spawn_job *j, int err, const char *path, const char *fmt, ...) {
+  va_list ap;
+  j->err = err;
+  snprintf(j->path, sizeof j->path, "%s", path ? path : "");
+  if (fmt != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(j->detail, sizeof j->detail, fmt, ap);
+    va_end(ap);
+  }
+}
+
+/* Resolves the program to a full path with SearchPathW, the way a shell user
+ * expects: a path is taken as it is (".exe" appended when that is what
+ * exists), a bare name is searched in the usual places and on the broker's
+ * PATH. Passing the full path as
+ * lpApplicationName keeps CreateProcess from guessing at an unquoted path
+ * with spaces (SECURITY-NOTES T15). */
+static int resolve_program(sb__spawn_job *j, const wchar_t *program, wchar_t **out) {
+  wchar_t buf[MAX_PATH * 4];
+  DWORD n, attrs;
+
+  n = SearchPathW(NULL, program, L".exe",
+                  sizeof buf / sizeof buf[0], buf, NULL);
+  if (n == 0 || n >= sizeof buf / sizeof buf[0]) {
+    fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program", "%s was not found",
+         j->params->program);
+    return j->err;
+  }
+  attrs = GetFileAttributesW(buf);
+  if (attrs == INVALID_FILE_ATTRIBUTES) {
+    fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program", "%s was not found",
+         j->params->program);
+    return j->err;
+  }
+  if (attrs & FILE_ATTRIBUTE_DIRECTORY) {
+    fail(j, SB_E_NOT_EXECUTABLE, "params.program", "%s is a directory",
+         j->params->program);
+    return j->err;
+  }
+  *out = _wcsdup(buf);
+  if (*out == NULL) {
+    fail(j, SB_E_NOMEM, NULL, NULL);
+    return j->err;
+  }
+  return 0;
+}
+
+static int check_cwd(sb__spawn_job *j, const wchar_t *cwd) {
+  DWORD attrs = GetFileAttributesW(cwd);
+  if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+    fail(j, SB_E_CWD_NOT_FOUND, "params.cwd", "%s is not a directory", j->params->cwd);
+    return j->err;
+  }
+  return 0;
+}
+
+/* The argument list with "{handle:NAME}" replaced, when asked for. */
+static int expand_args(sb__spawn_job *j, char ***out) {
+  const sb_spawn_params *p = j->params;
+  const char *names[SB_LIMIT_HANDLES];
+  int64_t values[SB_LIMIT_HANDLES];
+  char **args = calloc(p->nargs + 1, sizeof *args);
+  int rc = 0;
+
+  if (args == NULL) return SB_E_NOMEM;
+  for (size_t i = 0; i < j->result.nhandles; i++) {
+    names[i] = j->result.handles[i].name;
+    values[i] = j->result.handles[i].value;
+  }
+  for (size_t i = 0; i < p->nargs && rc == 0; i++) {
+    if (p->expand_handles)
+      rc = sb__expand_handles(p->args[i], names, values, j->result.nhandles, &args[i]);
+    else
+      args[i] = _strdup(p->args[i]), rc = args[i] ? 0 : SB_E_NOMEM;
+  }
+  if (rc != 0) {
+    for (size_t i = 0; i < p->nargs; i++) free(args[i]);
+    free(args);
+    return rc;
+  }
+  *out = args;
+  return 0;
+}
+
+/* "name=value;name=value" for handles_env, values in decimal. */
+static int handles_env_value(const sb_spawn_result *r, char **out) {
+  size_t cap = 1 + r->nhandles * (SB_LIMIT_NAME_BYTES + 24);
+  char *s = malloc(cap);
+  size_t len = 0;
+  if (s == NULL) return SB_E_NOMEM;
+  s[0] = '\0';
+  for (size_t i = 0; i < r->nhandles; i++)
+    len += (size_t)snprintf(s + len, cap - len, "%s%s=%lld", i ? ";" : "",
+                            r->handles[i].name, (long long)r->handles[i].value);
+  *out = s;
+  return 0;
+}
+
+/* Builds the C runtime's fd table so the child's _open_osfhandle-style fds
+ * 0..max are the requested handles: an int count, then count flag bytes,
+ * then count HANDLEs, packed. */
+static int build_crt_fds(const sb__spawn_job *j, const sb__moved *moved,
+                         const HANDLE std[3], const DWORD std_types[3],
+                         unsigned char **out, WORD *out_len) {
+  const sb_spawn_params *p = j->params;
+  int max_fd = -1;
+  size_t len;
+  unsigned char *buf, *flags;
+  HANDLE handle;
+
+  *out = NULL;
+  *out_len = 0;
+  for (size_t i = 0; i < p->nhandles; i++)
+    if (p->handles[i].fd > max_fd) max_fd = p->handles[i].fd;
+  if (max_fd < 0) return 0;
+  len = sizeof(int) + (size_t)(max_fd + 1) * (1 + sizeof(HANDLE));
+  buf = calloc(1, len);
+  if (buf == NULL) return SB_E_NOMEM;
+  *(int *)buf = max_fd + 1;
+  flags = buf + sizeof(int);
+  for (int fd = 0; fd <= max_fd; fd++) {
+    DWORD type = FILE_TYPE_UNKNOWN;
+    handle = INVALID_HANDLE_VALUE;
+    if (fd < 3 && std[fd] != NULL) {
+      handle = std[fd];
+      type = std_types[fd];
+    }
+    for (size_t i = 0; i < p->nhandles; i++) {
+      if (p->handles[i].fd == fd) {
+        handle = (HANDLE)(intptr_t)j->result.handles[i].value;
+        type = moved->file_type[i];
+      }
+    }
+    if (handle != INVALID_HANDLE_VALUE)
+      flags[fd] = SB__CRT_FOPEN | (type == FILE_TYPE_PIPE ? SB__CRT_FPIPE : 0) |
+                  (type == FILE_TYPE_CHAR ? SB__CRT_FDEV : 0);
+    memcpy(flags + (max_fd + 1) + (size_t)fd * sizeof(HANDLE), &handle, sizeof handle);
+  }
+  *out = buf;
+  *out_len = (WORD)len;
+  return 0;
+}
+
+static int map_create_error(sb__spawn_job *j, DWORD e) {
+  switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+      fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program", "%s was not found",
+           j->params->program);
+      break;
+    case ERROR_BAD_EXE_FORMAT:
+    case ERROR_EXE_MACHINE_TYPE_MISMATCH:
+    case ERROR_ACCESS_DENIED:
+    case ERROR_INVALID_EXE_SIGNATURE:
+      fail(j, SB_E_NOT_EXECUTABLE, "params.program",
+           "%s is not an executable program (error %lu)", j->params->program, e);
+      break;
+    case ERROR_DIRECTORY:
+      fail(j, SB_E_CWD_NOT_FOUND, "params.cwd", "the working directory is invalid");
+      break;
+    default:
+      fail(j, SB_E_SPAWN_FAILED, NULL, "CreateProcess failed with error %lu", e);
+      break;
+  }
+  return j->err;
+}
+
+void sb__spawn_run(sb__spawn_job *j) {
+  const sb_spawn_params *p = j->params;
+  wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL, *cmdline = NULL, *env = NULL;
+  wchar_t *base_env = NULL;
+  char **args = NULL, *henv = NULL;
+  size_t env_chars = 0, bad = 0;
+  sb__helper *helper = NULL;
+  sb__moved moved;
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+  SIZE_T attrs_size = 0;
+  STARTUPINFOEXW si;
+  PROCESS_INFORMATION pi = {0};
+  HANDLE std[3] = {NULL, NULL, NULL};
+  DWORD std_types[3] = {0, 0, 0};
+  unsigned char *crt = NULL;
+  WORD crt_len = 0;
+  bool created = false, clean = true;
+  int rc;
+
+  memset(&moved, 0, sizeof moved);
+  j->err = 0;
+  j->process = NULL;
+  j->job = NULL;
+
+  /* 1. Everything that can be checked without a helper. */
+  if (sb__utf8_to_wide(p->program, &wprogram) != 0) {
+    fail(j, SB_E_NOMEM, NULL, NULL);
+    goto done;
+  }
+  if (resolve_program(j, wprogram, &app) != 0) goto done;
+  if (p->cwd != NULL) {
+    if (sb__utf8_to_wide(p->cwd, &wcwd) != 0) {
+      fail(j, SB_E_NOMEM, NULL, NULL);
+      goto done;
+    }
+    if (check_cwd(j, wcwd) != 0) goto done;
+  }
+  rc = sb__job_create_child_job(p->lifetime, &p->limits, &j->job);
+  if (rc != 0) {
+    fail(j, SB_E_SPAWN_FAILED, "params.limits", "the child's job could not be set up");
+    goto done;
+  }
+
+  /* 2. A helper, and the handles moved into it. */
+  rc = sb__pool_lease(j->pool, &helper);
+  if (rc != 0) {
+    fail(j, rc, NULL, "no helper process is available");
+    goto done;
+  }
+  if (j->mode == SB_TRANSFER_PUSH)
+    rc = sb__transfer_push(helper->process, p, &moved, &bad);
+  else
+    rc = sb__transfer_pull(j->client_process, helper->process, p, &moved, &bad);
+  if (rc != 0) {
+    char where[40];
+    snprintf(where, sizeof where, "params.handles[%u].value", (unsigned)bad);
+    fail(j, rc, where, "handle %s (%lld) cannot be passed", p->handles[bad].name,
+         (long long)p->handles[bad].value);
+    goto done;
+  }
+  j->result.nhandles = moved.n;
+  for (size_t i = 0; i < moved.n; i++) {
+    j->result.handles[i].name = p->handles[i].name;
+    j->result.handles[i].value = (int64_t)(intptr_t)moved.in_helper[i];
+  }
+  for (int s = 0; s < 3; s++) {
+    int idx = p->std_names[s] ? sb_spawn_find_handle(p, p->std_names[s]) : -1;
+    if (idx >= 0) {
+      std[s] = moved.in_helper[idx];
+      std_types[s] = moved.file_type[idx];
+    }
+  }
+
+  /* 3. Command line, environment, fd table. */
+  rc = expand_args(j, &args);
+  if (rc != 0) {
+    fail(j, rc, "params.args", rc == SB_E_NOMEM ? NULL : "a handle placeholder is invalid");
+    goto done;
+  }
+  rc = sb__cmdline_build(p->program, (const char *const *)args, p->nargs, &cmdline);
+  if (rc == SB_E_INVALID_ARGUMENT) {
+    /* Only a program path with a '"' cannot be written as argv[0]; no such
+     * file can exist on Windows, where '"' is not allowed in names. */
+    fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program",
+         "a program path cannot contain a double quote");
+    goto done;
+  }
+  if (rc != 0) {
+    fail(j, rc, "params.args", rc == SB_E_COMMAND_LINE_TOO_LONG
+                                   ? "the command line is longer than 32767 characters"
+                                   : NULL);
+    goto done;
+  }
+  if (p->handles_env != NULL && handles_env_value(&j->result, &henv) != 0) {
+    fail(j, SB_E_NOMEM, NULL, NULL);
+    goto done;
+  }
+  if (!p->clear_env) base_env = GetEnvironmentStringsW();
+  rc = sb__envblock_build(base_env, p->env, p->nenv, p->handles_env, henv, &env, &env_chars);
+  if (rc != 0) {
+    fail(j, rc, "params.env", rc == SB_E_ENVIRONMENT_TOO_LARGE
+                                  ? "the environment block is too large"
+                                  : "the environment cannot be built");
+    goto done;
+  }
+  if (build_crt_fds(j, &moved, std, std_types, &crt, &crt_len) != 0) {
+    fail(j, SB_E_NOMEM, NULL, NULL);
+    goto done;
+  }
+
+  /* 4. One attribute list: the helper as parent, and exactly the moved
+   * handles as the only ones that may be inherited. An empty HANDLE_LIST is
+   * invalid, so without handles inheritance is simply off. */
+  {
+    DWORD count = moved.n > 0 ? 2 : 1;
+    InitializeProcThreadAttributeList(NULL, count, 0, &attrs_size);
+    attrs = malloc(attrs_size);
+    if (attrs == NULL || !InitializeProcThreadAttributeList(attrs, count, 0, &attrs_size)) {
+      free(attrs);
+      attrs = NULL;
+      fail(j, SB_E_SPAWN_FAILED, NULL, "the attribute list cannot be built");
+      goto done;
+    }
+    if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_PARENT_PROCESS,
+                                   &helper->process, sizeof helper->process, NULL, NULL) ||
+        (moved.n > 0 &&
+         !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                    moved.in_helper, moved.n * sizeof(HANDLE), NULL, NULL))) {
+      /* Never fall back to a spawn without the list: it would inherit
+       * whatever else is inheritable in the helper (SECURITY-NOTES T4). */
+      fail(j, SB_E_SPAWN_FAILED, NULL, "the attribute list cannot be filled (error %lu)",
+           GetLastError());
+      goto done;
+    }
+  }
+  ZeroMemory(&si, sizeof si);
+  si.StartupInfo.cb = sizeof si;
+  si.lpAttributeList = attrs;
+  /* Always set: a child given no std handle must get none, not whatever
+   * the helper or the broker happens to have. */
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = std[0];
+  si.StartupInfo.hStdOutput = std[1];
+  si.StartupInfo.hStdError = std[2];
+  si.StartupInfo.cbReserved2 = crt_len;
+  si.StartupInfo.lpReserved2 = crt;
+
+  /* 5. Create suspended, place in its job, then let it run. The child gets
+   * no console (DETACHED_PROCESS): its std handles are exactly the ones the
+   * request names. With a console of its own, a console program would be
+   * handed fresh console handles for every unnamed std stream (Wine marks
+   * them inheritable), and the broker's children would differ by whether
+   * they are console programs. A child that wants a console can call
+   * AllocConsole. */
+  if (!CreateProcessW(app, cmdline, NULL, NULL, moved.n > 0,
+                      CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT |
+                          EXTENDED_STARTUPINFO_PRESENT | CREATE_BREAKAWAY_FROM_JOB |
+                          DETACHED_PROCESS,
+                      env, wcwd, &si.StartupInfo, &pi)) {
+    map_create_error(j, GetLastError());
+    goto done;
+  }
+  created = true;
+  if (j->job != NULL && !AssignProcessToJobObject(j->job, pi.hProcess)) {
+    fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be placed in its job (error %lu)",
+         GetLastError());
+    goto done;
+  }
+  if (ResumeThread(pi.hThread) == (DWORD)-1) {
+    fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be resumed (error %lu)",
+         GetLastError());
+    goto done;
+  }
+  j->process = pi.hProcess;
+  j->pid = pi.dwProcessId;
+  j->result.pid = pi.dwProcessId;
+
+done:
+  /* Every path: the helper gives back every handle of the request. */
+  if (helper != NULL) {
+    if (sb__transfer_close_in_helper(helper->process, &moved) != 0) {
+      sb__log(SB_LOG_WARN, "helper %lu kept a handle; retiring it", helper->pid);
+      clean = false;
+    }
+    sb__pool_return(j->pool, helper, clean);
+  }
+  if (pi.hThread != NULL) CloseHandle(pi.hThread);
+  if (j->err != 0) {
+    /* No half-made child survives a failure: it never ran. */
+    if (created) {
+      TerminateProcess(pi.hProcess, 1);
+      CloseHandle(pi.hProcess);
+    }
+    if (j->job != NULL) CloseHandle(j->job);
+    j->job = NULL;
+    j->process = NULL;
+    j->result.nhandles = 0;
+  }
+  if (attrs != NULL) DeleteProcThreadAttributeList(attrs);
+  free(attrs);
+  free(crt);
+  if (base_env != NULL) FreeEnvironmentStringsW(base_env);
+  free(env);
+  free(henv);
+  free(cmdline);
+  if (args != NULL) {
+    for (size_t i = 0; i < p->nargs; i++) free(args[i]);
+    free(args);
+  }
+  free(wcwd);
+  free(app);
+  free(wprogram);
+}

@@ -1,0 +1,36 @@
+/*
+ * One brokered spawn, run on a worker thread (never on the libuv loop):
+ * lease a helper, move the request's handles into it, create the child with
+ * the helper as its parent and exactly those handles in its HANDLE_LIST,
+ * place it in its lifetime job, resume it, and close every moved handle in
+ * the helper again, on every path.
+ */
+#ifndef SB_BROKER_SPAWN_H
+#define SB_BROKER_SPAWN_H
+
+#include <windows.h>
+
+#include "pool.h"
+#include "sb_proto.h"
+
+typedef struct sb__spawn_job {
+  /* Inputs, owned by the caller. */
+  const sb_spawn_params *params;
+  sb_transfer mode;
+  HANDLE client_process; /* pull mode: the client, opened for PROCESS_DUP_HANDLE */
+  sb__pool *pool;
+
+  /* Outputs. On success the caller owns process and job. */
+  int err;
+  char detail[192];
+  char path[64];
+  HANDLE process;
+  HANDLE job; /* NULL when the lifetime needs none */
+  DWORD pid;
+  sb_spawn_result result; /* names point into params */
+} sb__spawn_job;
+
+/* Runs the spawn; the outcome is in j->err and the output fields. */
+void sb__spawn_run(sb__spawn_job *j);
+
+#endif

@@ -1,0 +1,147 @@
+#include "transfer.h"
+
+#include <string.h>
+#include <wchar.h>
+#include <winternl.h>
+
+#include "registry.h"
+
+/* Object types a child may receive. "File" covers disk files, pipes,
+ * consoles and devices alike, and comes first: push mode allows only it (see
+ * sb__transfer_push). */
+static const wchar_t *const sb__allowed_types[] = {
+    L"File", L"Event", L"Semaphore", L"Mutant", L"Section",
+};
+
+int sb__transfer_check_type(HANDLE local, bool file_only) {
+  /* PUBLIC_OBJECT_TYPE_INFORMATION is followed by the name's characters. */
+  union {
+    PUBLIC_OBJECT_TYPE_INFORMATION info;
+    unsigned char bytes[512];
+  } buf;
+  ULONG len = 0;
+  NTSTATUS st = NtQueryObject(local, ObjectTypeInformation, &buf, sizeof buf, &len);
+  size_t chars;
+
+  if (!NT_SUCCESS(st)) return SB_E_HANDLE_NOT_FOUND;
+  chars = buf.info.TypeName.Length / sizeof(wchar_t);
+  for (size_t i = 0; i < (file_only ? 1 : sizeof sb__allowed_types / sizeof sb__allowed_types[0]);
+       i++) {
+    if (wcslen(sb__allowed_types[i]) == chars &&
+        wmemcmp(sb__allowed_types[i], buf.info.TypeName.Buffer, chars) == 0)
+      return 0;
+  }
+  return SB_E_HANDLE_TYPE_NOT_ALLOWED;
+}
+
+/* Closes a handle that lives in another process. Wine rejects the
+ * documented DuplicateHandle(src, h, NULL, NULL, 0, FALSE, CLOSE_SOURCE)
+ * form, so the handle is moved into the broker and the copy closed, which
+ * works on Windows too. */
+static bool close_remote(HANDLE process, HANDLE h) {
+  HANDLE copy = NULL;
+  if (!DuplicateHandle(process, h, GetCurrentProcess(), &copy, 0, FALSE,
+                       DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
+    return false;
+  CloseHandle(copy);
+  return true;
+}
+
+int sb__transfer_close_in_helper(HANDLE helper, sb__moved *moved) {
+  int rc = 0;
+  for (size_t i = 0; i < moved->n; i++) {
+    if (!close_remote(helper, moved->in_helper[i])) rc = SB_E_INTERNAL;
+    moved->in_helper[i] = NULL;
+  }
+  moved->n = 0;
+  return rc;
+}
+
+/* Moves a handle of the broker's table into the helper as inheritable and
+ * closes the broker's copy in the same call. */
+static int move_to_helper(HANDLE local, HANDLE helper, HANDLE *out) {
+  if (!DuplicateHandle(GetCurrentProcess(), local, helper, out, 0, TRUE,
+                       DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE)) {
+    /* DUPLICATE_CLOSE_SOURCE closes the source even when the duplicate
+     * fails, except when the source process handle itself is bad; ours is
+     * the current process, so the local copy is gone either way. */
+    return SB_E_INTERNAL;
+  }
+  return 0;
+}
+
+int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
+                      sb__moved *moved, size_t *bad) {
+  int rc = 0;
+  moved->n = 0;
+  for (size_t i = 0; i < p->nhandles; i++) {
+    HANDLE local = NULL;
+    *bad = i;
+    if (!DuplicateHandle(client, (HANDLE)(intptr_t)p->handles[i].value,
+                         GetCurrentProcess(), &local, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+      rc = SB_E_HANDLE_NOT_FOUND;
+      goto fail;
+    }
+    rc = sb__transfer_check_type(local, false);
+    if (rc != 0) {
+      CloseHandle(local);
+      goto fail;
+    }
+    moved->file_type[moved->n] = GetFileType(local);
+    rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+    if (rc != 0) goto fail;
+    moved->n++;
+  }
+  return 0;
+fail:
+  sb__transfer_close_in_helper(helper, moved);
+  return rc;
+}
+
+int sb__transfer_push(HANDLE helper, const sb_spawn_params *p, sb__moved *moved,
+                      size_t *bad) {
+  size_t claimed = 0;
+  int rc = 0;
+
+  moved->n = 0;
+  /* Claim every value first, so that nothing is moved for a request that
+   * names one of the broker's own handles anywhere in its list. */
+  for (; claimed < p->nhandles; claimed++) {
+    *bad = claimed;
+    rc = sb__registry_claim((HANDLE)(intptr_t)p->handles[claimed].value);
+    if (rc != 0) goto fail;
+  }
+  for (size_t i = 0; i < p->nhandles; i++) {
+    HANDLE local = (HANDLE)(intptr_t)p->handles[i].value;
+    *bad = i;
+    /* Only files and pipes in push mode: the broker's own table holds
+     * synchronisation objects nobody registered (libuv's thread pool
+     * semaphore, for one), and a value naming one must never be moved out. */
+    rc = sb__transfer_check_type(local, true);
+    if (rc != 0) goto fail;
+    moved->file_type[moved->n] = GetFileType(local);
+    rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+    if (rc != 0) goto fail;
+    moved->n++;
+  }
+  for (size_t i = 0; i < p->nhandles; i++)
+    sb__registry_unclaim((HANDLE)(intptr_t)p->handles[i].value);
+  return 0;
+fail: {
+    size_t nmoved = moved->n;
+    sb__transfer_close_in_helper(helper, moved);
+    /* The client gave its pushed handles to the broker, so a refused request
+     * must not leave them here. Moved ones were closed by
+     * DUPLICATE_CLOSE_SOURCE; of the rest, only values that were claimed
+     * (so not the broker's own) and are of a passable type are closed. A
+     * value of another type may be one of the broker's internal handles
+     * that the registry does not know (libuv's completion port, say), and
+     * closing that would hand a client a way to break the broker. */
+    for (size_t i = 0; i < claimed; i++) {
+      HANDLE local = (HANDLE)(intptr_t)p->handles[i].value;
+      sb__registry_unclaim(local);
+      if (i >= nmoved && sb__transfer_check_type(local, true) == 0) CloseHandle(local);
+    }
+    return rc;
+  }
+}
