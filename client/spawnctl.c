@@ -1,337 +1,420 @@
 /*
- * spawnctl.exe: talks to a running broker from a shell.
+ * spawnctl.exe: the broker from a shell, on top of the client library.
  *
- *   spawnctl [--pipe NAME] [--timeout MS] ping | hello | stats
- *   spawnctl [--pipe NAME] [--timeout MS] call METHOD [PARAMS-JSON]
+ *   spawnctl [GLOBAL OPTIONS] COMMAND [ARGS]
  *
- * Every command greets the broker with hello first, then sends one request
- * and prints its result. Exit codes: 0 success, 1 the broker answered with an
+ * Commands: run (ctl_run.c), ping, hello, stats, list, kill, wait, call.
+ * Every command connects (greeting the broker with hello), does its one
+ * thing and exits. Exit codes: 0 success, 1 the broker answered with an
  * error, 2 usage, 125 the broker could not be reached or the transport
- * failed (as docker run and env use it).
+ * failed. run and wait exit with the child's exit code, 124 when their
+ * --timeout passed, 125 when the broker refused (run: 126/127 for a program
+ * that is not executable / not found), as docker run and env do (ctl.h).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-#include <uv.h>
+#include "ctl.h"
 
-#include "sb_frame.h"
-#include "sb_proto.h"
-
-#define SB_DEFAULT_PIPE "\\\\.\\pipe\\spawnbroker"
-#define EXIT_TRANSPORT 125
-
-typedef struct ctl {
-  uv_loop_t *loop;
-  uv_pipe_t pipe;
-  uv_connect_t connect_req;
-  uv_timer_t timer;
-  sb_frame_reader reader;
-  char readbuf[4096];
-  char pipe_name[256];
-  const char *command;   /* ping, hello, stats, call */
-  const char *call_method;
-  const char *call_params;
-  sb_method method;      /* for the typed commands */
-  int stage;             /* 0: waiting for hello reply, 1: for the answer */
-  uint64_t sent_at;
-  int exit_code;
-  int done;
-} ctl;
-
-static void finish(ctl *c, int code) {
-  if (c->done) return;
-  c->done = 1;
-  c->exit_code = code;
-  uv_close((uv_handle_t *)&c->timer, NULL);
-  if (!uv_is_closing((uv_handle_t *)&c->pipe)) uv_close((uv_handle_t *)&c->pipe, NULL);
+static void usage(DWORD std) {
+  sb__ctl_printf(
+      std,
+      "usage: spawnctl [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+      "\n"
+      "commands:\n"
+      "  run [OPTIONS] [--] PROGRAM [ARGS...]   start a child, wait, exit with its code\n"
+      "  wait PID [--timeout MS]   wait for a child, exit with its code\n"
+      "  kill PID [CODE]           terminate a child (exit code CODE, default 1)\n"
+      "  list [--json]             the children this client spawned\n"
+      "  ping | hello | stats      liveness, the hello result, the broker's counters\n"
+      "  call METHOD [PARAMS-JSON] send any request as it is; print the raw reply\n"
+      "  COMMAND --help            help for one command\n"
+      "\n"
+      "global options:\n"
+      "  --pipe NAME        the broker's pipe (default " SB_CLIENT_DEFAULT_PIPE ");\n"
+      "                     a bare name is placed under \\\\.\\pipe\\\n"
+      "  --timeout MS       connect and reply timeout (default %d)\n"
+      "  --transfer MODE    auto (default), pull or push\n"
+      "  --version, --help\n"
+      "\n"
+      "exit codes: 0 ok, 1 the broker answered with an error, 2 usage, 125 no\n"
+      "broker or a transport failure. run and wait exit with the child's exit\n"
+      "code; 124 when their --timeout passed, 125 when the broker refused (run:\n"
+      "126 the program is not executable, 127 it was not found)\n",
+      SB__CTL_DEFAULT_TIMEOUT_MS);
 }
 
-static void on_written(uv_write_t *req, int status) {
-  ctl *c = req->data;
-  sb_buf_free((sb_buf *)(req + 1));
-  free(req);
-  if (status < 0) {
-    fprintf(stderr, "spawnctl: write to %s failed: %s\n", c->pipe_name, uv_strerror(status));
-    finish(c, EXIT_TRANSPORT);
+/* ------------------------------------------------------------------------ */
+/* Shared helpers                                                           */
+
+bool sb__ctl_parse_u64(const char *s, uint64_t max, uint64_t *out) {
+  uint64_t v = 0;
+  if (s == NULL || *s == '\0') return false;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9') return false;
+    if (v > (max - (uint64_t)(*s - '0')) / 10) return false;
+    v = v * 10 + (uint64_t)(*s - '0');
   }
+  *out = v;
+  return true;
 }
 
-/* Sends one frame; takes ownership of *buf. */
-static void send_frame(ctl *c, sb_buf *buf) {
-  /* One allocation holds the request and the buffer it must keep alive. */
-  uv_write_t *req = malloc(sizeof *req + sizeof *buf);
-  uv_buf_t b;
-  if (req == NULL) {
-    sb_buf_free(buf);
-    finish(c, EXIT_TRANSPORT);
-    return;
-  }
-  memcpy(req + 1, buf, sizeof *buf);
-  req->data = c;
-  b = uv_buf_init(buf->data, (unsigned)buf->len);
-  if (uv_write(req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
-    sb_buf_free(buf);
-    free(req);
-    finish(c, EXIT_TRANSPORT);
-  }
+wchar_t *sb__ctl_wide(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+  wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+  if (w != NULL) MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+  return w;
 }
 
-/* "call" sends whatever the user wrote: the broker, not spawnctl, is the
- * judge of validity, so this path bypasses the client-side validation. */
-static int build_call(ctl *c, sb_buf *out) {
-  cJSON *root = cJSON_CreateObject(), *params = NULL;
-  char *text = NULL;
-  int rc = SB_E_NOMEM;
-
-  if (root == NULL) goto done;
-  if (c->call_params != NULL) {
-    params = cJSON_Parse(c->call_params);
-    if (params == NULL) {
-      fprintf(stderr, "spawnctl: PARAMS is not valid JSON\n");
-      rc = SB_E_PARSE;
-      goto done;
-    }
-  }
-  if (!cJSON_AddStringToObject(root, "jsonrpc", "2.0") ||
-      !cJSON_AddNumberToObject(root, "id", 2) ||
-      !cJSON_AddStringToObject(root, "method", c->call_method))
-    goto done;
-  if (params != NULL) {
-    cJSON_AddItemToObject(root, "params", params);
-    params = NULL;
-  }
-  text = cJSON_PrintUnformatted(root);
-  if (text == NULL) goto done;
-  out->len = strlen(text) + 1;
-  out->data = malloc(out->len + 1);
-  if (out->data == NULL) goto done;
-  memcpy(out->data, text, out->len - 1);
-  out->data[out->len - 1] = '\n';
-  out->data[out->len] = '\0';
-  rc = 0;
-done:
-  cJSON_free(text);
-  cJSON_Delete(params);
-  cJSON_Delete(root);
-  return rc;
-}
-
-static void send_command(ctl *c) {
-  sb_buf buf = {0};
+int sb__ctl_connect(const sb__ctl_global *g, sb_client **out) {
+  sb_client_options o;
   int rc;
-  if (strcmp(c->command, "call") == 0) {
-    rc = build_call(c, &buf);
+  sb_client_options_init(&o);
+  o.client_name = "spawnctl/" SB_VERSION;
+  o.transfer = g->transfer;
+  o.call_timeout_ms = g->timeout_ms;
+  rc = sb_client_connect_ex(g->pipe, g->timeout_ms, &o, out);
+  if (rc == 0) return 0;
+  if (rc == SB_E_CLOSED) {
+    const sb_rpc_error *e = sb_client_last_error(NULL);
+    /* The library's detail already reads "no broker is listening on ...". */
+    sb__ctl_printf(STD_ERROR_HANDLE, "spawnctl: %s\n",
+                   e != NULL && e->detail != NULL ? e->detail : "no broker is listening");
   } else {
-    sb_request req;
-    sb_request_init(&req, c->method, 2);
-    rc = sb_encode_request(&req, &buf);
+    sb__ctl_fail(NULL, rc);
   }
-  if (rc != 0) {
-    finish(c, rc == SB_E_PARSE ? 2 : EXIT_TRANSPORT);
-    return;
-  }
-  c->sent_at = uv_hrtime();
-  send_frame(c, &buf);
+  return SB__CTL_EXIT_TRANSPORT;
 }
 
-static void print_error(const sb_incoming *in) {
-  if (in->error.detail != NULL && in->error.detail[0] != '\0')
-    fprintf(stderr, "spawnctl: %s: %s (%s)\n", in->error.name, in->error.message,
-            in->error.detail);
+/* The exit code for a failed call: the broker's refusal, or a transport
+ * failure (which also covers the library's own timeouts). */
+static int call_failed(const sb_client *c, int rc) {
+  sb__ctl_fail(c, rc);
+  if (rc == SB_E_CLOSED || rc == SB_E_IO || rc == SB_E_BAD_REPLY || rc == SB_E_TIMEOUT ||
+      rc == SB_E_NOMEM)
+    return SB__CTL_EXIT_TRANSPORT;
+  return SB__CTL_EXIT_REFUSED;
+}
+
+static bool wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) return true;
+  }
+  return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                 */
+
+static int cmd_ping(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  LARGE_INTEGER f, t0, t1;
+  int code, rc;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "usage: spawnctl ping\n\nOne round trip to the broker; "
+                   "prints how long it took.\n");
+    return 0;
+  }
+  if (argc != 1) return sb__ctl_usage("ping", "ping takes no arguments");
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&t0);
+  rc = sb_client_ping(c);
+  QueryPerformanceCounter(&t1);
+  if (rc == 0)
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "pong in %.3f ms\n",
+                   (double)(t1.QuadPart - t0.QuadPart) * 1000.0 / (double)f.QuadPart);
   else
-    fprintf(stderr, "spawnctl: %s: %s\n", in->error.name, in->error.message);
+    code = call_failed(c, rc);
+  sb_client_close(c);
+  return code;
 }
 
-static void handle_answer(ctl *c, const char *frame, size_t len, sb_incoming *in) {
-  if (strcmp(c->command, "call") == 0) {
-    /* The raw reply is the most useful thing to show for a raw call. */
-    fwrite(frame, 1, len, stdout);
-    fputc('\n', stdout);
-    finish(c, in->kind == SB_INCOMING_ERROR ? 1 : 0);
-    return;
+static int cmd_hello(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  const sb_hello_result *h;
+  sb__ctl_str s = {0};
+  int code;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "usage: spawnctl hello\n\nPrints the broker's hello "
+                   "result (version, pid, transfer mode, limits) as JSON.\n");
+    return 0;
   }
-  if (in->kind == SB_INCOMING_ERROR) {
-    print_error(in);
-    finish(c, 1);
-    return;
+  if (argc != 1) return sb__ctl_usage("hello", "hello takes no arguments");
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  h = sb_client_hello_result(c);
+  sb__ctl_str_printf(&s, "{\"protocol\":%lu,\"broker_version\":", (unsigned long)h->protocol);
+  sb__ctl_str_json(&s, h->broker_version);
+  sb__ctl_str_printf(&s,
+                     ",\"pid\":%lu,\"transfer\":\"%s\",\"max_frame_bytes\":%lu,"
+                     "\"max_handles\":%lu,\"max_args\":%lu,\"max_env\":%lu}",
+                     (unsigned long)h->pid, sb_transfer_name(h->transfer),
+                     (unsigned long)h->max_frame_bytes, (unsigned long)h->max_handles,
+                     (unsigned long)h->max_args, (unsigned long)h->max_env);
+  sb__ctl_str_emit(&s, STD_OUTPUT_HANDLE);
+  sb_client_close(c);
+  return 0;
+}
+
+static int cmd_stats(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  sb_stats_result st;
+  int code, rc;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "usage: spawnctl stats\n\nPrints the broker's counters as JSON.\n");
+    return 0;
   }
-  if (c->method == SB_METHOD_PING) {
-    printf("pong in %.3f ms\n", (double)(uv_hrtime() - c->sent_at) / 1e6);
+  if (argc != 1) return sb__ctl_usage("stats", "stats takes no arguments");
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  rc = sb_client_stats(c, &st);
+  if (rc == 0) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "{\"uptime_ms\":%llu,\"connections_current\":%llu,\"connections_total\":%llu,"
+                   "\"requests_total\":%llu,\"errors_total\":%llu,\"spawns_ok\":%llu,"
+                   "\"spawns_failed\":%llu,\"children_running\":%llu,\"helpers_idle\":%llu,"
+                   "\"helpers_busy\":%llu,\"helpers_created\":%llu,\"helpers_retired\":%llu}\n",
+                   (unsigned long long)st.uptime_ms, (unsigned long long)st.connections_current,
+                   (unsigned long long)st.connections_total,
+                   (unsigned long long)st.requests_total, (unsigned long long)st.errors_total,
+                   (unsigned long long)st.spawns_ok, (unsigned long long)st.spawns_failed,
+                   (unsigned long long)st.children_running, (unsigned long long)st.helpers_idle,
+                   (unsigned long long)st.helpers_busy, (unsigned long long)st.helpers_created,
+                   (unsigned long long)st.helpers_retired);
   } else {
-    /* hello and stats: print the result object as the broker sent it. */
-    cJSON *root = cJSON_ParseWithLength(frame, len);
-    char *text = root ? cJSON_Print(cJSON_GetObjectItemCaseSensitive(root, "result")) : NULL;
-    if (text != NULL) printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    code = call_failed(c, rc);
   }
-  finish(c, 0);
+  sb_client_close(c);
+  return code;
 }
 
-static void on_frame(ctl *c, const char *frame, size_t len) {
-  sb_incoming in;
-  if (sb_decode_incoming(frame, len, &in) != 0) {
-    fprintf(stderr, "spawnctl: the broker sent a malformed reply\n");
-    finish(c, EXIT_TRANSPORT);
-    return;
+static int cmd_list(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  sb_list_result l;
+  bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+  int code, rc;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "usage: spawnctl list [--json]\n\nThe children this client spawned: a "
+                   "table, or with --json the list result as one JSON line.\n");
+    return 0;
   }
-  if (in.kind == SB_INCOMING_EVENT) {
-    sb_incoming_free(&in);
-    return;
-  }
-  if (c->stage == 0) {
-    if (in.kind == SB_INCOMING_ERROR) {
-      print_error(&in);
-      finish(c, EXIT_TRANSPORT);
-    } else if (strcmp(c->command, "hello") == 0) {
-      handle_answer(c, frame, len, &in);
-    } else {
-      c->stage = 1;
-      send_command(c);
+  if (argc != 1 && !json) return sb__ctl_usage("list", "list takes only --json");
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  rc = sb_client_list(c, &l);
+  if (rc != 0) {
+    code = call_failed(c, rc);
+  } else if (json) {
+    sb__ctl_str s = {0};
+    sb__ctl_str_printf(&s, "{\"children\":[");
+    for (size_t i = 0; i < l.nchildren; i++) {
+      const sb_child_info *ch = &l.children[i];
+      sb__ctl_str_printf(&s, "%s{\"pid\":%lu,\"program\":", i ? "," : "",
+                         (unsigned long)ch->pid);
+      sb__ctl_str_json(&s, ch->program);
+      sb__ctl_str_printf(&s, ",\"lifetime\":\"%s\",\"running\":%s", sb_lifetime_name(ch->lifetime),
+                         ch->running ? "true" : "false");
+      if (!ch->running) sb__ctl_str_printf(&s, ",\"exit_code\":%lu", (unsigned long)ch->exit_code);
+      sb__ctl_str_printf(&s, "}");
     }
+    sb__ctl_str_printf(&s, "]}");
+    sb__ctl_str_emit(&s, STD_OUTPUT_HANDLE);
   } else {
-    handle_answer(c, frame, len, &in);
-  }
-  sb_incoming_free(&in);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  ctl *c = h->data;
-  (void)suggested;
-  *buf = uv_buf_init(c->readbuf, sizeof c->readbuf);
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  ctl *c = s->data;
-  const char *p = buf->base;
-  size_t left;
-  if (nread < 0) {
-    fprintf(stderr, "spawnctl: the broker closed the connection\n");
-    finish(c, EXIT_TRANSPORT);
-    return;
-  }
-  left = (size_t)nread;
-  while (left > 0 && !c->done) {
-    size_t used = 0, flen = 0;
-    const char *frame = NULL;
-    if (sb_frame_reader_feed(&c->reader, p, left, &used, &frame, &flen) != 0) {
-      fprintf(stderr, "spawnctl: the broker sent an oversized frame\n");
-      finish(c, EXIT_TRANSPORT);
-      return;
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "%-8s %-10s %-10s %s\n", "PID", "LIFETIME", "STATE",
+                   "PROGRAM");
+    for (size_t i = 0; i < l.nchildren; i++) {
+      const sb_child_info *ch = &l.children[i];
+      char state[24];
+      if (ch->running)
+        snprintf(state, sizeof state, "running");
+      else
+        snprintf(state, sizeof state, "exit %lu", (unsigned long)ch->exit_code);
+      sb__ctl_printf(STD_OUTPUT_HANDLE, "%-8lu %-10s %-10s %s\n", (unsigned long)ch->pid,
+                     sb_lifetime_name(ch->lifetime), state, ch->program);
     }
-    p += used;
-    left -= used;
-    if (frame != NULL) on_frame(c, frame, flen);
   }
+  if (rc == 0) sb_client_list_free(&l);
+  sb_client_close(c);
+  return code;
 }
 
-static void on_connect(uv_connect_t *req, int status) {
-  ctl *c = req->data;
-  sb_request hello;
-  sb_buf buf = {0};
-
-  if (status < 0) {
-    fprintf(stderr, "spawnctl: no broker is listening on %s (%s)\n", c->pipe_name,
-            uv_strerror(status));
-    finish(c, EXIT_TRANSPORT);
-    return;
+static int cmd_kill(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  sb_kill_result k;
+  uint64_t pid, exit_code = 1;
+  int code, rc;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "usage: spawnctl kill PID [CODE]\n\nTerminates a child of this client; it "
+                   "exits with CODE (default 1). Prints {\"pid\":..,\"killed\":..}; killed is "
+                   "false when it had already exited.\n");
+    return 0;
   }
-  if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0) {
-    finish(c, EXIT_TRANSPORT);
-    return;
-  }
-  sb_request_init(&hello, SB_METHOD_HELLO, 1);
-  hello.params.hello.protocol = SB_PROTOCOL_VERSION;
-  hello.params.hello.client = "spawnctl";
-  if (sb_encode_request(&hello, &buf) != 0) {
-    finish(c, EXIT_TRANSPORT);
-    return;
-  }
-  send_frame(c, &buf);
+  if (argc < 2 || argc > 3) return sb__ctl_usage("kill", "kill takes PID [CODE]");
+  if (!sb__ctl_parse_u64(argv[1], UINT32_MAX, &pid) || pid == 0)
+    return sb__ctl_usage("kill", "'%s' is not a process id", argv[1]);
+  if (argc == 3 && !sb__ctl_parse_u64(argv[2], UINT32_MAX, &exit_code))
+    return sb__ctl_usage("kill", "'%s' is not an exit code (0 to 4294967295)", argv[2]);
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  rc = sb_client_kill(c, (uint32_t)pid, (uint32_t)exit_code, &k);
+  if (rc == 0)
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "{\"pid\":%lu,\"killed\":%s}\n", (unsigned long)k.pid,
+                   k.killed ? "true" : "false");
+  else
+    code = call_failed(c, rc);
+  sb_client_close(c);
+  return code;
 }
 
-static void on_timeout(uv_timer_t *t) {
-  ctl *c = t->data;
-  fprintf(stderr, "spawnctl: no answer from %s in time\n", c->pipe_name);
-  finish(c, EXIT_TRANSPORT);
+static int cmd_wait(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  sb_exit_info e;
+  uint64_t pid, timeout = SB_CLIENT_INFINITE;
+  int code, rc;
+  if (wants_help(argc, argv)) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "usage: spawnctl wait PID [--timeout MS]\n\nWaits for a child of this "
+                   "client, prints its exit information as JSON and exits with its exit code; "
+                   "124 when MS passed first.\n");
+    return 0;
+  }
+  if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--timeout") == 0))
+    return sb__ctl_usage("wait", "wait takes PID [--timeout MS]");
+  if (!sb__ctl_parse_u64(argv[1], UINT32_MAX, &pid) || pid == 0)
+    return sb__ctl_usage("wait", "'%s' is not a process id", argv[1]);
+  if (argc == 4 && !sb__ctl_parse_u64(argv[3], SB_LIMIT_WAIT_TIMEOUT_MS, &timeout))
+    return sb__ctl_usage("wait", "--timeout needs milliseconds (0 to %d), not '%s'",
+                         SB_LIMIT_WAIT_TIMEOUT_MS, argv[3]);
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  rc = sb_client_wait(c, (uint32_t)pid, (uint32_t)timeout, &e);
+  if (rc == 0) {
+    sb__ctl_print_exit(&e);
+    code = (int)e.exit_code;
+  } else {
+    sb__ctl_fail(c, rc);
+    code = rc == SB_E_TIMEOUT ? SB__CTL_EXIT_TIMEOUT : SB__CTL_EXIT_TRANSPORT;
+  }
+  sb_client_close(c);
+  return code;
 }
 
-static void usage(FILE *to) {
-  fputs("usage: spawnctl [--pipe NAME] [--timeout MS] ping | hello | stats\n"
-        "       spawnctl [--pipe NAME] [--timeout MS] call METHOD [PARAMS-JSON]\n"
-        "\n"
-        "  --pipe NAME    the broker's pipe (default " SB_DEFAULT_PIPE ")\n"
-        "  --timeout MS   give up after MS milliseconds (default 10000)\n"
-        "exit codes: 0 ok, 1 the broker answered with an error, 2 usage,\n"
-        "            125 the broker could not be reached\n",
-        to);
+static int cmd_call(const sb__ctl_global *g, int argc, char **argv) {
+  sb_client *c;
+  char *reply = NULL;
+  int code, rc;
+  if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+    sb__ctl_printf(STD_OUTPUT_HANDLE,
+                   "usage: spawnctl call METHOD [PARAMS-JSON]\n\nSends METHOD with "
+                   "PARAMS-JSON exactly as given (the broker judges it, not spawnctl) and "
+                   "prints the raw reply frame. Exits 0 for a result, 1 for an error reply.\n");
+    return 0;
+  }
+  if (argc < 2 || argc > 3) return sb__ctl_usage("call", "call takes METHOD [PARAMS-JSON]");
+  code = sb__ctl_connect(g, &c);
+  if (code != 0) return code;
+  rc = sb_client_call_raw(c, argv[1], argc == 3 ? argv[2] : NULL, &reply);
+  if (reply != NULL) {
+    /* The raw reply is the most useful thing to show for a raw call, for
+     * an error reply as much as for a result. */
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "%s\n", reply);
+    code = rc == 0 ? SB__CTL_EXIT_OK : SB__CTL_EXIT_REFUSED;
+  } else {
+    sb__ctl_fail(c, rc);
+    code = rc == SB_E_INVALID_ARGUMENT ? SB__CTL_EXIT_USAGE : SB__CTL_EXIT_TRANSPORT;
+  }
+  sb_client_free(reply);
+  sb_client_close(c);
+  return code;
 }
 
-int main(int argc, char **argv) {
-  ctl c;
-  const char *pipe = SB_DEFAULT_PIPE;
-  long timeout_ms = 10000;
+/* ------------------------------------------------------------------------ */
+/* Entry                                                                    */
+
+static int dispatch(int argc, char **argv) {
+  sb__ctl_global g = {NULL, SB__CTL_DEFAULT_TIMEOUT_MS, SB_TRANSFER_AUTO};
   int i = 1;
+  const char *cmd;
 
-  memset(&c, 0, sizeof c);
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      usage(stdout);
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0) {
+      usage(STD_OUTPUT_HANDLE);
       return 0;
-    } else if (strcmp(argv[i], "--pipe") == 0 && i + 1 < argc) {
-      pipe = argv[++i];
-    } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-      char *end;
-      timeout_ms = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || timeout_ms <= 0) {
-        fprintf(stderr, "spawnctl: --timeout needs a positive number of milliseconds\n");
-        return 2;
-      }
+    } else if (strcmp(a, "--version") == 0) {
+      sb__ctl_printf(STD_OUTPUT_HANDLE, "spawnctl %s (protocol %d)\n", SB_VERSION,
+                     SB_PROTOCOL_VERSION);
+      return 0;
+    } else if (strcmp(a, "--pipe") == 0 && i + 1 < argc) {
+      g.pipe = argv[++i];
+    } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+      uint64_t ms;
+      if (!sb__ctl_parse_u64(argv[++i], UINT32_MAX - 1, &ms) || ms == 0)
+        return sb__ctl_usage(NULL, "--timeout needs a positive number of milliseconds");
+      g.timeout_ms = (uint32_t)ms;
+    } else if (strcmp(a, "--transfer") == 0 && i + 1 < argc) {
+      const char *m = argv[++i];
+      if (strcmp(m, "auto") == 0)
+        g.transfer = SB_TRANSFER_AUTO;
+      else if (strcmp(m, "pull") == 0)
+        g.transfer = SB_TRANSFER_PULL;
+      else if (strcmp(m, "push") == 0)
+        g.transfer = SB_TRANSFER_PUSH;
+      else
+        return sb__ctl_usage(NULL, "--transfer is auto, pull or push, not '%s'", m);
     } else {
-      fprintf(stderr, "spawnctl: unknown option '%s'\n", argv[i]);
-      return 2;
+      return sb__ctl_usage(NULL, "unknown option '%s' (or it lacks its value)", a);
     }
   }
   if (i >= argc) {
-    usage(stderr);
-    return 2;
+    usage(STD_ERROR_HANDLE);
+    return SB__CTL_EXIT_USAGE;
   }
-  c.command = argv[i++];
-  if (strcmp(c.command, "ping") == 0) {
-    c.method = SB_METHOD_PING;
-  } else if (strcmp(c.command, "hello") == 0) {
-    c.method = SB_METHOD_HELLO;
-  } else if (strcmp(c.command, "stats") == 0) {
-    c.method = SB_METHOD_STATS;
-  } else if (strcmp(c.command, "call") == 0 && i < argc) {
-    c.call_method = argv[i++];
-    if (i < argc) c.call_params = argv[i++];
-  } else {
-    usage(stderr);
-    return 2;
+  cmd = argv[i];
+  argc -= i;
+  argv += i;
+  if (strcmp(cmd, "run") == 0) return sb__ctl_run(&g, argc, argv);
+  if (strcmp(cmd, "ping") == 0) return cmd_ping(&g, argc, argv);
+  if (strcmp(cmd, "hello") == 0) return cmd_hello(&g, argc, argv);
+  if (strcmp(cmd, "stats") == 0) return cmd_stats(&g, argc, argv);
+  if (strcmp(cmd, "list") == 0) return cmd_list(&g, argc, argv);
+  if (strcmp(cmd, "kill") == 0) return cmd_kill(&g, argc, argv);
+  if (strcmp(cmd, "wait") == 0) return cmd_wait(&g, argc, argv);
+  if (strcmp(cmd, "call") == 0) return cmd_call(&g, argc, argv);
+  if (strcmp(cmd, "help") == 0) {
+    usage(STD_OUTPUT_HANDLE);
+    return 0;
   }
-  if (i != argc) {
-    usage(stderr);
-    return 2;
-  }
-  if (strncmp(pipe, "\\\\", 2) == 0)
-    snprintf(c.pipe_name, sizeof c.pipe_name, "%s", pipe);
-  else
-    snprintf(c.pipe_name, sizeof c.pipe_name, "\\\\.\\pipe\\%s", pipe);
+  return sb__ctl_usage(NULL, "unknown command '%s'", cmd);
+}
 
-  c.loop = uv_default_loop();
-  if (sb_frame_reader_init(&c.reader, SB_LIMIT_REPLY_FRAME_BYTES) != 0) return EXIT_TRANSPORT;
-  uv_pipe_init(c.loop, &c.pipe, 0);
-  c.pipe.data = &c;
-  uv_timer_init(c.loop, &c.timer);
-  c.timer.data = &c;
-  uv_timer_start(&c.timer, on_timeout, (uint64_t)timeout_ms, 0);
-  c.connect_req.data = &c;
-  uv_pipe_connect(&c.connect_req, &c.pipe, c.pipe_name, on_connect);
-  uv_run(c.loop, UV_RUN_DEFAULT);
-  uv_loop_close(c.loop);
-  sb_frame_reader_free(&c.reader);
-  return c.exit_code;
+/* Windows hands programs their arguments in UTF-16; main()'s char **argv
+ * would be in the ANSI code page, which cannot hold every path. wmain gets
+ * the UTF-16 form, and everything inside spawnctl works in UTF-8. */
+int wmain(int argc, wchar_t **wargv);
+int wmain(int argc, wchar_t **wargv) {
+  char **argv = calloc((size_t)argc + 1, sizeof *argv);
+  int code = SB__CTL_EXIT_TRANSPORT;
+  if (argv == NULL) goto done;
+  for (int i = 0; i < argc; i++) {
+    int n = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
+    argv[i] = n > 0 ? malloc((size_t)n) : NULL;
+    if (argv[i] == NULL) {
+      sb__ctl_printf(STD_ERROR_HANDLE, "spawnctl: cannot read argument %d\n", i);
+      goto done;
+    }
+    WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], n, NULL, NULL);
+  }
+  code = dispatch(argc, argv);
+done:
+  if (argv != NULL) {
+    for (int i = 0; i < argc; i++) free(argv[i]);
+    free(argv);
+  }
+  return code;
 }
