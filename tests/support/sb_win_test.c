@@ -6,6 +6,11 @@
 
 #include "sb_errors.h"
 
+int sbt_under_wine(void) {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 int sbt_exe_path(const wchar_t *exe, wchar_t *out, size_t cap) {
   DWORD n = GetModuleFileNameW(NULL, out, (DWORD)cap);
   wchar_t *slash;
@@ -106,6 +111,10 @@ done:
 }
 
 int sbt_broker_start(sbt_broker *b, const wchar_t *extra_args) {
+  return sbt_broker_start_exe(b, L"spawnbroker.exe", extra_args);
+}
+
+int sbt_broker_start_exe(sbt_broker *b, const wchar_t *exe, const wchar_t *extra_args) {
   static LONG counter;
   wchar_t path[MAX_PATH], cmd[1024];
   STARTUPINFOW si;
@@ -116,14 +125,14 @@ int sbt_broker_start(sbt_broker *b, const wchar_t *extra_args) {
   _snwprintf(b->pipe, 128, L"\\\\.\\pipe\\sb-test-%lu-%ld", GetCurrentProcessId(), n);
   snprintf(b->pipe_utf8, sizeof b->pipe_utf8, "\\\\.\\pipe\\sb-test-%lu-%ld",
            GetCurrentProcessId(), n);
-  if (sbt_exe_path(L"spawnbroker.exe", path, MAX_PATH) != 0) return SB_E_INTERNAL;
+  if (sbt_exe_path(exe, path, MAX_PATH) != 0) return SB_E_INTERNAL;
   _snwprintf(cmd, 1024, L"\"%ls\" run --pipe %ls %ls", path, b->pipe,
              extra_args ? extra_args : L"");
   cmd[1023] = L'\0';
   memset(&si, 0, sizeof si);
   si.cb = sizeof si;
   if (!CreateProcessW(path, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
-    fprintf(stderr, "cannot start spawnbroker.exe: error %lu\n", GetLastError());
+    fprintf(stderr, "cannot start %ls: error %lu\n", exe, GetLastError());
     return SB_E_INTERNAL;
   }
   CloseHandle(pi.hThread);

@@ -23,12 +23,18 @@ typedef struct sbt_run {
   char err[8192]; /* stderr, likewise */
 } sbt_run;
 
+/* True when running under Wine (ntdll exports wine_get_version), for tests
+ * that can only observe something on Windows and say so when skipping. */
+int sbt_under_wine(void);
+
 /* Full path of `exe` in the folder of the running test program. */
 int sbt_exe_path(const wchar_t *exe, wchar_t *out, size_t cap);
 
 /* Starts "spawnbroker.exe run --pipe <unique> extra_args" and waits until the
  * pipe accepts connections (up to 20 s). */
 int sbt_broker_start(sbt_broker *b, const wchar_t *extra_args);
+/* The same with another broker executable (spawnbroker-test.exe). */
+int sbt_broker_start_exe(sbt_broker *b, const wchar_t *exe, const wchar_t *extra_args);
 /* Kills the broker and waits for it to be gone. */
 void sbt_broker_stop(sbt_broker *b);
 
