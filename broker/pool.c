@@ -16,6 +16,8 @@ struct sb__pool {
   sb__helper *idle;   /* singly linked */
   uint32_t nidle;
   uint32_t nbusy;
+  uint32_t ncreating; /* helpers sb__pool_fill is creating right now */
+  CONDITION_VARIABLE filled; /* signalled when a helper becomes idle or a slot frees */
   uint64_t created;
   uint64_t retired;
 };
@@ -84,6 +86,7 @@ int sb__pool_create(const wchar_t *helper_path, const sb__pool_config *cfg,
   int rc;
   if (pool == NULL) return SB_E_NOMEM;
   InitializeSRWLock(&pool->lock);
+  InitializeConditionVariable(&pool->filled);
   pool->cfg = *cfg;
   pool->helper_path = _wcsdup(helper_path);
   if (pool->helper_path == NULL) {
@@ -131,8 +134,14 @@ int sb__pool_lease(sb__pool *pool, sb__helper **out) {
       pool->idle = h->next;
       pool->nidle--;
       pool->nbusy++;
-    } else if (pool->nidle + pool->nbusy < pool->cfg.max) {
+    } else if (pool->nidle + pool->nbusy + pool->ncreating < pool->cfg.max) {
       pool->nbusy++; /* reserve the slot before creating outside the lock */
+    } else if (pool->ncreating > 0) {
+      /* Every slot is taken, but a refill is about to make a helper idle:
+       * wait for it rather than refuse the spawn. */
+      SleepConditionVariableSRW(&pool->filled, &pool->lock, 10000, 0);
+      ReleaseSRWLockExclusive(&pool->lock);
+      continue;
     } else {
       ReleaseSRWLockExclusive(&pool->lock);
       return SB_E_HELPER_UNAVAILABLE;
@@ -178,6 +187,8 @@ void sb__pool_return(sb__pool *pool, sb__helper *h, bool clean) {
     pool->retired++;
   }
   ReleaseSRWLockExclusive(&pool->lock);
+  /* A lease may be waiting for a slot: an idle helper or a freed one. */
+  WakeAllConditionVariable(&pool->filled);
   if (!keep) helper_destroy(h);
 }
 
@@ -186,23 +197,26 @@ void sb__pool_fill(sb__pool *pool) {
     sb__helper *h;
     bool want;
     AcquireSRWLockExclusive(&pool->lock);
-    want = pool->nidle < pool->cfg.warm && pool->nidle + pool->nbusy < pool->cfg.max;
-    if (want) pool->nbusy++; /* reserve, as in lease */
+    want = pool->nidle + pool->ncreating < pool->cfg.warm &&
+           pool->nidle + pool->nbusy + pool->ncreating < pool->cfg.max;
+    if (want) pool->ncreating++; /* reserve, as in lease */
     ReleaseSRWLockExclusive(&pool->lock);
     if (!want) return;
     if (helper_create(pool, &h) != 0) {
       AcquireSRWLockExclusive(&pool->lock);
-      pool->nbusy--;
+      pool->ncreating--;
       ReleaseSRWLockExclusive(&pool->lock);
+      WakeAllConditionVariable(&pool->filled);
       return;
     }
     AcquireSRWLockExclusive(&pool->lock);
     pool->created++;
-    pool->nbusy--;
+    pool->ncreating--;
     h->next = pool->idle;
     pool->idle = h;
     pool->nidle++;
     ReleaseSRWLockExclusive(&pool->lock);
+    WakeAllConditionVariable(&pool->filled);
   }
 }
 
