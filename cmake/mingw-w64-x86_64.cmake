@@ -27,6 +27,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")
 
 # Tests run through Wine in a private prefix inside the build folder, so two
-# build trees never share a wineserver and a test run can stop its own.
+# build trees never share a wineserver and a test run can stop its own;
+# --isolate stops the prefix's wineserver after each test (scripts/wine-run).
 set(CMAKE_CROSSCOMPILING_EMULATOR
-    "${_sb_top}/scripts/wine-run;${CMAKE_BINARY_DIR}/wineprefix")
+    "${_sb_top}/scripts/wine-run;--isolate;${CMAKE_BINARY_DIR}/wineprefix")
