@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handle_table.h"
 #include "sb_errors.h"
 
 /* The broker holds a few hundred handles at most, so a plain array with a
@@ -75,11 +74,15 @@ void sb__registry_unclaim(HANDLE h) {
 }
 
 int sb__registry_own_all_current(void) {
-  sb__handle_entry *list = NULL;
-  size_t n = 0;
-  int rc = sb__handle_table_of(GetCurrentProcessId(), &list, &n);
-  if (rc != 0) return rc;
-  for (size_t i = 0; i < n; i++) sb__registry_own((HANDLE)(uintptr_t)list[i].value);
-  free(list);
+  /* Probes every plausible handle value of our own table rather than
+   * listing the system's handles: Wine 8's wineserver crashes when the
+   * system list is read while any process is starting with an empty table
+   * (docs/wine.md), which at broker start-up is likely (Wine's own services
+   * start then). A fresh process holds a few dozen handles with small
+   * values; 0x10000 covers them with a wide margin. */
+  for (uintptr_t v = 4; v < 0x10000; v += 4) {
+    DWORD flags;
+    if (GetHandleInformation((HANDLE)v, &flags)) sb__registry_own((HANDLE)v);
+  }
   return 0;
 }

@@ -14,7 +14,7 @@
 
 /* Records every handle the broker holds right now as its own: the ones
  * nobody registers by name (the current directory's handle, the console's,
- * the loader's). Called once at start-up. */
+ * the loader's). Called once at start-up; always 0. */
 int sb__registry_own_all_current(void);
 /* Records a handle the broker itself opened; NULL and INVALID are ignored. */
 void sb__registry_own(HANDLE h);
