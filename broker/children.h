@@ -14,7 +14,7 @@ struct sb__child {
   sb__server *srv;
   DWORD pid;
   HANDLE process;
-  HANDLE job;             /* NULL when none; closing it kills broker/connection children */
+  HANDLE job;             /* its job; NULL once closed, which kills broker/connection children */
   HANDLE wait_handle;     /* RegisterWaitForSingleObject */
   sb_lifetime lifetime;
   char *program;

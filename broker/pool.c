@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <wchar.h>
 
+#include "attrs.h"
 #include "job.h"
 #include "log.h"
 #include "sb_errors.h"
@@ -34,14 +35,26 @@ static void helper_destroy(sb__helper *h) {
 /* Creates one suspended helper inside the helper job. Runs without the pool
  * lock: process creation is the slow part of the pool. */
 static int helper_create(sb__pool *pool, sb__helper **out) {
-  STARTUPINFOW si;
+  STARTUPINFOEXW si;
   PROCESS_INFORMATION pi;
+  sb__attrs attrs;
+  DWORD flags = CREATE_SUSPENDED | DETACHED_PROCESS | EXTENDED_STARTUPINFO_PRESENT;
   sb__helper *h = calloc(1, sizeof *h);
   wchar_t cmd[] = L"spawnbroker-helper";
+  int rc;
 
   if (h == NULL) return SB_E_NOMEM;
+  /* In the helper job from its creation (attrs.h): a broker killed while
+   * it creates a helper leaves no suspended helper behind. */
+  rc = sb__attrs_build(&attrs, NULL, NULL, 0, &pool->job);
+  if (rc != 0) {
+    sb__log(SB_LOG_ERROR, "cannot build a helper's attribute list: error %lu", attrs.error);
+    free(h);
+    return SB_E_HELPER_UNAVAILABLE;
+  }
   ZeroMemory(&si, sizeof si);
-  si.cb = sizeof si;
+  si.StartupInfo.cb = sizeof si;
+  si.lpAttributeList = attrs.list;
   /* The helper must start with an empty handle table that only our
    * DuplicateHandle calls fill: no handle is inherited, and
    * DETACHED_PROCESS with explicitly empty std handles keeps it off the
@@ -51,28 +64,30 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
    * receive the helper's. CREATE_BREAKAWAY_FROM_JOB keeps the helper out of
    * any job the broker itself runs in (a service host's, a test runner's);
    * where that job forbids breakaway we retry without it. */
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = si.hStdOutput = si.hStdError = pool->nul;
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = pool->nul;
   if (!CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE,
-                      CREATE_SUSPENDED | DETACHED_PROCESS | CREATE_BREAKAWAY_FROM_JOB,
-                      NULL, NULL, &si, &pi) &&
-      !CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE,
-                      CREATE_SUSPENDED | DETACHED_PROCESS, NULL, NULL, &si, &pi)) {
+                      flags | CREATE_BREAKAWAY_FROM_JOB, NULL, NULL, &si.StartupInfo, &pi) &&
+      !CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
+                      &si.StartupInfo, &pi)) {
     sb__log(SB_LOG_ERROR, "cannot create a helper: error %lu", GetLastError());
+    sb__attrs_free(&attrs);
     free(h);
     return SB_E_HELPER_UNAVAILABLE;
   }
-  /* Assigned while still suspended, so the helper is never outside the job
-   * while it could run. */
-  if (!AssignProcessToJobObject(pool->job, pi.hProcess)) {
+  /* Without the job list attribute: assigned while still suspended, so the
+   * helper is never outside the job while it could run. */
+  if (!attrs.job_listed && !AssignProcessToJobObject(pool->job, pi.hProcess)) {
     sb__log(SB_LOG_ERROR, "cannot put a helper in the helper job: error %lu",
             GetLastError());
     TerminateProcess(pi.hProcess, 0);
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
+    sb__attrs_free(&attrs);
     free(h);
     return SB_E_HELPER_UNAVAILABLE;
   }
+  sb__attrs_free(&attrs);
   h->process = pi.hProcess;
   h->thread = pi.hThread;
   h->pid = pi.dwProcessId;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrs.h"
 #include "cmdline.h"
 #include "envblock.h"
 #include "job.h"
@@ -193,8 +194,7 @@ void sb__spawn_run(sb__spawn_job *j) {
   size_t env_chars = 0, bad = 0;
   sb__helper *helper = NULL;
   sb__moved moved;
-  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
-  SIZE_T attrs_size = 0;
+  sb__attrs attrs = {0};
   STARTUPINFOEXW si;
   PROCESS_INFORMATION pi = {0};
   HANDLE std[3] = {NULL, NULL, NULL};
@@ -222,7 +222,7 @@ void sb__spawn_run(sb__spawn_job *j) {
     }
     if (check_cwd(j, wcwd) != 0) goto done;
   }
-  rc = sb__job_create_child_job(p->lifetime, &p->limits, &j->job);
+  rc = sb__job_create_child_job(&p->limits, &j->job);
   if (rc != 0) {
     fail(j, SB_E_SPAWN_FAILED, "params.limits", "the child's job could not be set up");
     goto done;
@@ -295,34 +295,18 @@ void sb__spawn_run(sb__spawn_job *j) {
     goto done;
   }
 
-  /* 4. One attribute list: the helper as parent, and exactly the moved
-   * handles as the only ones that may be inherited. An empty HANDLE_LIST is
-   * invalid, so without handles inheritance is simply off. */
-  {
-    DWORD count = moved.n > 0 ? 2 : 1;
-    InitializeProcThreadAttributeList(NULL, count, 0, &attrs_size);
-    attrs = malloc(attrs_size);
-    if (attrs == NULL || !InitializeProcThreadAttributeList(attrs, count, 0, &attrs_size)) {
-      free(attrs);
-      attrs = NULL;
-      fail(j, SB_E_SPAWN_FAILED, NULL, "the attribute list cannot be built");
-      goto done;
-    }
-    if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_PARENT_PROCESS,
-                                   &helper->process, sizeof helper->process, NULL, NULL) ||
-        (moved.n > 0 &&
-         !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                    moved.in_helper, moved.n * sizeof(HANDLE), NULL, NULL))) {
-      /* Never fall back to a spawn without the list: it would inherit
-       * whatever else is inheritable in the helper (SECURITY-NOTES T4). */
-      fail(j, SB_E_SPAWN_FAILED, NULL, "the attribute list cannot be filled (error %lu)",
-           GetLastError());
-      goto done;
-    }
+  /* 4. One attribute list: the helper as parent, exactly the moved handles
+   * as the only ones that may be inherited, and the child's job. Without
+   * handles, inheritance is simply off (an empty list is invalid). */
+  rc = sb__attrs_build(&attrs, &helper->process, moved.in_helper, moved.n, &j->job);
+  if (rc != 0) {
+    fail(j, rc, NULL, rc == SB_E_NOMEM ? NULL : "the attribute list cannot be built (error %lu)",
+         attrs.error);
+    goto done;
   }
   ZeroMemory(&si, sizeof si);
   si.StartupInfo.cb = sizeof si;
-  si.lpAttributeList = attrs;
+  si.lpAttributeList = attrs.list;
   /* Always set: a child given no std handle must get none, not whatever
    * the helper or the broker happens to have. */
   si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
@@ -332,12 +316,14 @@ void sb__spawn_run(sb__spawn_job *j) {
   si.StartupInfo.cbReserved2 = crt_len;
   si.StartupInfo.lpReserved2 = crt;
 
-  /* 5. Create suspended, place in its job, then let it run. The child gets
-   * no console (DETACHED_PROCESS): its std handles are exactly the ones the
-   * request names. With a console of its own, a console program would be
-   * handed fresh console handles for every unnamed std stream (Wine marks
-   * them inheritable), and the broker's children would differ by whether
-   * they are console programs. A child that wants a console can call
+  /* 5. Create suspended in its job, then let it run. The child breaks away
+   * from the helper job (it would otherwise inherit it from its parent and
+   * die with every helper) into its own. It gets no console
+   * (DETACHED_PROCESS): its std handles are exactly the ones the request
+   * names. With a console of its own, a console program would be handed
+   * fresh console handles for every unnamed std stream (Wine marks them
+   * inheritable), and the broker's children would differ by whether they
+   * are console programs. A child that wants a console can call
    * AllocConsole. */
   if (!CreateProcessW(app, cmdline, NULL, NULL, moved.n > 0,
                       CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT |
@@ -348,7 +334,7 @@ void sb__spawn_run(sb__spawn_job *j) {
     goto done;
   }
   created = true;
-  if (j->job != NULL && !AssignProcessToJobObject(j->job, pi.hProcess)) {
+  if (!attrs.job_listed && !AssignProcessToJobObject(j->job, pi.hProcess)) {
     fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be placed in its job (error %lu)",
          GetLastError());
     goto done;
@@ -358,6 +344,12 @@ void sb__spawn_run(sb__spawn_job *j) {
          GetLastError());
     goto done;
   }
+  /* A detached child runs now and must outlive the broker: its job keeps
+   * the limits but stops being kill-on-close. Should that fail, the child
+   * is still fine, only tied to the broker; that is logged, not fatal. */
+  if (p->lifetime == SB_LIFETIME_DETACHED && sb__job_release_child(j->job, &p->limits) != 0)
+    sb__log(SB_LOG_WARN, "detached child %lu stays tied to the broker: its job cannot be "
+            "released (error %lu)", pi.dwProcessId, GetLastError());
   j->process = pi.hProcess;
   j->pid = pi.dwProcessId;
   j->result.pid = pi.dwProcessId;
@@ -383,8 +375,7 @@ done:
     j->process = NULL;
     j->result.nhandles = 0;
   }
-  if (attrs != NULL) DeleteProcThreadAttributeList(attrs);
-  free(attrs);
+  sb__attrs_free(&attrs);
   free(crt);
   if (base_env != NULL) FreeEnvironmentStringsW(base_env);
   free(env);

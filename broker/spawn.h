@@ -25,7 +25,7 @@ typedef struct sb__spawn_job {
   char detail[192];
   char path[64];
   HANDLE process;
-  HANDLE job; /* NULL when the lifetime needs none */
+  HANDLE job; /* the child's job (job.h) */
   DWORD pid;
   sb_spawn_result result; /* names point into params */
 } sb__spawn_job;

@@ -417,6 +417,25 @@ SB_TEST(d3_killed_broker_takes_helpers_and_broker_children_but_not_detached) {
   CloseHandle(detached);
 }
 
+/* Regression: helpers were created suspended and only then put in the
+ * helper job, so a broker killed in between left a suspended helper that
+ * nothing would ever end. Each broker here is killed while it is still
+ * filling a large warm pool. */
+SB_TEST(d3_broker_killed_while_creating_helpers_leaves_none) {
+  for (int round = 0; round < 5; round++) {
+    sbt_broker b;
+    size_t left = 0;
+    REQUIRE(sbt_broker_start(&b, L"--warm 16") == 0);
+    sbt_broker_stop(&b);
+    for (int i = 0; i < 50; i++) {
+      left = sbt_count_children(b.pid, L"spawnbroker-helper.exe");
+      if (left == 0) break;
+      Sleep(100);
+    }
+    CHECK_INT(left, 0);
+  }
+}
+
 SB_TEST(d1_client_gone_before_reply_leaves_no_child) {
   sbt_broker b;
   sb_client *c;
@@ -725,6 +744,7 @@ SB_TEST_MAIN(SB_CASE(a1_child_holds_exactly_the_named_handles),
              SB_CASE(exit_event_wait_kill_and_list),
              SB_CASE(d4_connection_children_die_with_their_connection),
              SB_CASE(d3_killed_broker_takes_helpers_and_broker_children_but_not_detached),
+             SB_CASE(d3_broker_killed_while_creating_helpers_leaves_none),
              SB_CASE(d1_client_gone_before_reply_leaves_no_child),
              SB_CASE(a5_push_mode_passes_exactly_the_named_handles),
              SB_CASE(b3_push_values_naming_the_brokers_own_handles_are_refused),

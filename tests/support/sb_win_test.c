@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
+/* After windows.h (sb_win_test.h). */
+#include <tlhelp32.h>
 
 #include "sb_errors.h"
 
@@ -199,4 +201,16 @@ int sbt_pipe_read_line(HANDLE h, char *buf, size_t cap, size_t *len) {
   buf[n] = '\0';
   *len = n;
   return 0;
+}
+
+size_t sbt_count_children(DWORD parent, const wchar_t *exe) {
+  PROCESSENTRY32W e;
+  size_t n = 0;
+  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snap == INVALID_HANDLE_VALUE) return (size_t)-1;
+  e.dwSize = sizeof e;
+  for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
+    if (e.th32ParentProcessID == parent && _wcsicmp(e.szExeFile, exe) == 0) n++;
+  CloseHandle(snap);
+  return n;
 }

@@ -43,6 +43,10 @@ void sbt_broker_stop(sbt_broker *b);
 int sbt_run_capture(const wchar_t *exe, const wchar_t *args, DWORD timeout_ms,
                     sbt_run *r);
 
+/* How many running processes named exe (e.g. L"spawnbroker-helper.exe")
+ * have `parent` as their parent pid (Toolhelp snapshot). */
+size_t sbt_count_children(DWORD parent, const wchar_t *exe);
+
 /* Opens the broker's pipe as a client (byte mode, blocking). */
 HANDLE sbt_pipe_open(const sbt_broker *b);
 /* Writes all of data. */
