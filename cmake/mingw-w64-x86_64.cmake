@@ -27,7 +27,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")
 
 # Tests run through Wine in a private prefix inside the build folder, so two
-# build trees never share a wineserver and a test run can stop its own;
-# --isolate stops the prefix's wineserver after each test (scripts/wine-run).
+# build trees never share a wineserver and a test run can stop its own.
+# --test keeps the prefix awake with sb_keeper.exe for the whole run and
+# fails a test that leaves a Wine process behind (scripts/wine-run).
 set(CMAKE_CROSSCOMPILING_EMULATOR
-    "${_sb_top}/scripts/wine-run;--isolate;${CMAKE_BINARY_DIR}/wineprefix")
+    "${_sb_top}/scripts/wine-run;--test;${CMAKE_BINARY_DIR}/bin/sb_keeper.exe;${CMAKE_BINARY_DIR}/wineprefix")
