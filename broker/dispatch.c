@@ -9,6 +9,7 @@
 #include "log.h"
 #include "registry.h"
 #include "spawn.h"
+#include "transfer.h"
 
 typedef struct sb__spawn_work {
   uv_work_t work;
@@ -205,6 +206,8 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   }
   sw = calloc(1, sizeof *sw);
   if (sw == NULL) {
+    /* Taken on but not run: pushed copies are still the broker's to close. */
+    if (c->session.transfer == SB_TRANSFER_PUSH) sb__transfer_push_discard(&req->params.spawn);
     sb__conn_send_error(c, &req->id, SB_E_NOMEM, NULL, NULL);
     return;
   }
@@ -220,6 +223,7 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   c->spawn_in_flight = true;
   if (uv_queue_work(c->srv->loop, &sw->work, spawn_work, spawn_done) != 0) {
     c->spawn_in_flight = false;
+    if (sw->job.mode == SB_TRANSFER_PUSH) sb__transfer_push_discard(&sw->req.params.spawn);
     sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "no worker thread", NULL);
     sb_request_free(&sw->req);
     sb__conn_unref(c);

@@ -30,6 +30,14 @@ static void fail(sb__spawn_job *j, int err, const char *path, const char *fmt, .
   }
 }
 
+/* A failure that names the handle at fault. */
+static void fail_handle(sb__spawn_job *j, int err, size_t bad) {
+  char where[40];
+  snprintf(where, sizeof where, "params.handles[%u].value", (unsigned)bad);
+  fail(j, err, where, "handle %s (%lld) cannot be passed", j->params->handles[bad].name,
+       (long long)j->params->handles[bad].value);
+}
+
 /* Resolves the program to a full path with SearchPathW, the way a shell user
  * expects: a path is taken as it is (".exe" appended when that is what
  * exists), a bare name is searched in the usual places and on the broker's
@@ -194,6 +202,7 @@ void sb__spawn_run(sb__spawn_job *j) {
   size_t env_chars = 0, bad = 0;
   sb__helper *helper = NULL;
   sb__moved moved;
+  sb__push_claim claim = {{false}};
   sb__attrs attrs = {0};
   STARTUPINFOEXW si;
   PROCESS_INFORMATION pi = {0};
@@ -208,6 +217,16 @@ void sb__spawn_run(sb__spawn_job *j) {
   j->err = 0;
   j->process = NULL;
   j->job = NULL;
+
+  /* 0. Pushed values are claimed before anything can fail: from here on
+   * they are the broker's to close, whatever step refuses the request. */
+  if (j->mode == SB_TRANSFER_PUSH) {
+    rc = sb__transfer_push_claim(p, &claim, &bad);
+    if (rc != 0) {
+      fail_handle(j, rc, bad);
+      goto done;
+    }
+  }
 
   /* 1. Everything that can be checked without a helper. */
   if (sb__utf8_to_wide(p->program, &wprogram) != 0) {
@@ -235,14 +254,11 @@ void sb__spawn_run(sb__spawn_job *j) {
     goto done;
   }
   if (j->mode == SB_TRANSFER_PUSH)
-    rc = sb__transfer_push(helper->process, p, &moved, &bad);
+    rc = sb__transfer_push(helper->process, p, &claim, &moved, &bad);
   else
     rc = sb__transfer_pull(j->client_process, helper->process, p, &moved, &bad);
   if (rc != 0) {
-    char where[40];
-    snprintf(where, sizeof where, "params.handles[%u].value", (unsigned)bad);
-    fail(j, rc, where, "handle %s (%lld) cannot be passed", p->handles[bad].name,
-         (long long)p->handles[bad].value);
+    fail_handle(j, rc, bad);
     goto done;
   }
   j->result.nhandles = moved.n;
@@ -355,6 +371,7 @@ void sb__spawn_run(sb__spawn_job *j) {
   j->result.pid = pi.dwProcessId;
 
 done:
+  if (j->mode == SB_TRANSFER_PUSH) sb__transfer_push_release(p, &claim);
   /* Every path: the helper gives back every handle of the request. */
   if (helper != NULL) {
     if (sb__transfer_close_in_helper(helper->process, &moved) != 0) {

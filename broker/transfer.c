@@ -70,8 +70,16 @@ static int move_to_helper(HANDLE local, HANDLE helper, HANDLE *out) {
   return 0;
 }
 
+/* Whether the request gives any handle a CRT fd (see sb__moved). */
+static bool uses_fds(const sb_spawn_params *p) {
+  for (size_t i = 0; i < p->nhandles; i++)
+    if (p->handles[i].fd >= 0) return true;
+  return false;
+}
+
 int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
                       sb__moved *moved, size_t *bad) {
+  bool types = uses_fds(p);
   int rc = 0;
   moved->n = 0;
   for (size_t i = 0; i < p->nhandles; i++) {
@@ -87,7 +95,7 @@ int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
       CloseHandle(local);
       goto fail;
     }
-    moved->file_type[moved->n] = GetFileType(local);
+    moved->file_type[moved->n] = types ? GetFileType(local) : FILE_TYPE_UNKNOWN;
     rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
     if (rc != 0) goto fail;
     moved->n++;
@@ -98,50 +106,69 @@ fail:
   return rc;
 }
 
-int sb__transfer_push(HANDLE helper, const sb_spawn_params *p, sb__moved *moved,
-                      size_t *bad) {
-  size_t claimed = 0;
+static HANDLE pushed(const sb_spawn_params *p, size_t i) {
+  return (HANDLE)(intptr_t)p->handles[i].value;
+}
+
+int sb__transfer_push_claim(const sb_spawn_params *p, sb__push_claim *claim, size_t *bad) {
+  int first = 0;
+  for (size_t i = 0; i < p->nhandles; i++) {
+    int rc = sb__registry_claim(pushed(p, i));
+    claim->held[i] = rc == 0;
+    if (rc != 0 && first == 0) {
+      first = rc;
+      *bad = i;
+    }
+  }
+  return first;
+}
+
+int sb__transfer_push(HANDLE helper, const sb_spawn_params *p, sb__push_claim *claim,
+                      sb__moved *moved, size_t *bad) {
+  bool types = uses_fds(p);
   int rc = 0;
 
   moved->n = 0;
-  /* Claim every value first, so that nothing is moved for a request that
-   * names one of the broker's own handles anywhere in its list. */
-  for (; claimed < p->nhandles; claimed++) {
-    *bad = claimed;
-    rc = sb__registry_claim((HANDLE)(intptr_t)p->handles[claimed].value);
-    if (rc != 0) goto fail;
+  /* Every value is checked before any is moved, so a request that names
+   * something that may not travel moves nothing. Only files and pipes in
+   * push mode: the broker's own table holds synchronisation objects nobody
+   * registered (libuv's thread pool semaphore, for one), and a value naming
+   * one must never be moved out. */
+  for (size_t i = 0; i < p->nhandles; i++) {
+    *bad = i;
+    rc = sb__transfer_check_type(pushed(p, i), true);
+    if (rc != 0) return rc;
   }
   for (size_t i = 0; i < p->nhandles; i++) {
-    HANDLE local = (HANDLE)(intptr_t)p->handles[i].value;
+    HANDLE local = pushed(p, i);
     *bad = i;
-    /* Only files and pipes in push mode: the broker's own table holds
-     * synchronisation objects nobody registered (libuv's thread pool
-     * semaphore, for one), and a value naming one must never be moved out. */
-    rc = sb__transfer_check_type(local, true);
-    if (rc != 0) goto fail;
-    moved->file_type[moved->n] = GetFileType(local);
+    moved->file_type[moved->n] = types ? GetFileType(local) : FILE_TYPE_UNKNOWN;
     rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+    /* Moved or not, DUPLICATE_CLOSE_SOURCE closed the broker's copy. */
+    claim->held[i] = false;
+    sb__registry_unclaim(local);
     if (rc != 0) goto fail;
     moved->n++;
   }
-  for (size_t i = 0; i < p->nhandles; i++)
-    sb__registry_unclaim((HANDLE)(intptr_t)p->handles[i].value);
   return 0;
-fail: {
-    size_t nmoved = moved->n;
-    sb__transfer_close_in_helper(helper, moved);
-    /* The client gave its pushed handles to the broker, so a refused request
-     * must not leave them here. Moved ones were closed by
-     * DUPLICATE_CLOSE_SOURCE; of the rest, only values that were claimed
-     * (so not the broker's own) and are of a passable type are closed. A
-     * value of another type may be one of the broker's internal handles
-     * that the registry does not know (libuv's completion port, say), and
-     * closing that would hand a client a way to break the broker. */
-    for (size_t i = 0; i < claimed; i++) {
-      HANDLE local = (HANDLE)(intptr_t)p->handles[i].value;
-      sb__registry_unclaim(local);
-      if (i >= nmoved && sb__transfer_check_type(local, true) == 0) CloseHandle(local);
-    }
-    return rc;
+fail:
+  sb__transfer_close_in_helper(helper, moved);
+  return rc;
+}
+
+void sb__transfer_push_release(const sb_spawn_params *p, sb__push_claim *claim) {
+  for (size_t i = 0; i < p->nhandles; i++) {
+    HANDLE local = pushed(p, i);
+    if (!claim->held[i]) continue;
+    if (sb__transfer_check_type(local, true) == 0) CloseHandle(local);
+    claim->held[i] = false;
+    sb__registry_unclaim(local);
   }
+}
+
+void sb__transfer_push_discard(const sb_spawn_params *p) {
+  sb__push_claim claim;
+  size_t bad = 0;
+  (void)sb__transfer_push_claim(p, &claim, &bad);
+  sb__transfer_push_release(p, &claim);
 }

@@ -534,6 +534,80 @@ SB_TEST(b3_push_values_naming_the_brokers_own_handles_are_refused) {
   sbt_fixture_stop(&b, c);
 }
 
+/* A value of the broker's own table of the given type, or 0. */
+static uint64_t broker_value_of_type(DWORD broker_pid, const wchar_t *type) {
+  sbt_handle *list = NULL;
+  size_t n = 0;
+  uint64_t v = 0;
+  if (sbt_handles_of(broker_pid, &list, &n) != 0) return 0;
+  for (size_t i = 0; i < n && v == 0; i++) {
+    wchar_t name[32];
+    if (sbt_type_name_of_index(list[i].type_index, name, 32) == 0 && wcscmp(name, type) == 0)
+      v = list[i].value;
+  }
+  free(list);
+  return v;
+}
+
+/* Regression: a push request refused before its handles were moved (program
+ * not found, cwd missing, a value refused as the broker's own) left the
+ * client's pushed copies open in the broker, and the client does not close
+ * them once the broker has taken the request on. Now the broker closes every
+ * pushed copy on every path. */
+SB_TEST(push_refusals_at_every_step_leave_no_pushed_copy_in_the_broker) {
+  sbt_broker b;
+  sb_client *c;
+  sb_spawn_params p;
+  sb_spawn_result res;
+  HANDLE file = temp_file(), broker = NULL, pushed = NULL;
+  uint64_t job;
+  size_t base;
+  char params[512], *reply = NULL;
+  REQUIRE(file != INVALID_HANDLE_VALUE);
+  REQUIRE(sbt_fixture_start(&b, L"--transfer push", &c) == 0);
+  Sleep(300);
+  base = sbt_count(b.pid);
+
+  sb_spawn_params_init(&p);
+  p.handles[0] = (sb_handle_spec){"data", (int64_t)(intptr_t)file, -1};
+  p.nhandles = 1;
+  p.program = "C:\\no\\such\\program.exe";
+  CHECK_INT(sb_client_spawn(c, &p, &res), SB_E_EXECUTABLE_NOT_FOUND);
+  p.program = sbt_child_path();
+  p.cwd = "C:\\no\\such\\directory";
+  CHECK_INT(sb_client_spawn(c, &p, &res), SB_E_CWD_NOT_FOUND);
+  p.cwd = NULL;
+  Sleep(200);
+  CHECK_INT(sbt_count(b.pid), base);
+
+  /* The first value is the broker's own helper job, the second a copy this
+   * test pushes by hand: the request is refused for the first, and the
+   * second must not stay behind. */
+  job = broker_value_of_type(b.pid, L"Job");
+  REQUIRE(job != 0);
+  broker = OpenProcess(PROCESS_DUP_HANDLE, FALSE, b.pid);
+  REQUIRE(broker != NULL);
+  REQUIRE(DuplicateHandle(GetCurrentProcess(), file, broker, &pushed, 0, FALSE,
+                          DUPLICATE_SAME_ACCESS));
+  CHECK_INT(sbt_count(b.pid), base + 1);
+  snprintf(params, sizeof params,
+           "{\"program\":\"sb_child.exe\",\"handles\":[{\"name\":\"own\",\"value\":%llu},"
+           "{\"name\":\"mine\",\"value\":%llu}]}",
+           (unsigned long long)job, (unsigned long long)(uintptr_t)pushed);
+  CHECK_INT(sb_client_call_raw(c, "spawn", params, &reply), SB_E_HANDLE_OWNED_BY_BROKER);
+  if (reply == NULL || strstr(reply, "params.handles[0].value") == NULL)
+    SB__FAIL("reply %s", reply ? reply : "(none)");
+  sb_client_free(reply);
+  Sleep(200);
+  CHECK_INT(sbt_count(b.pid), base);
+  /* The broker's own job is untouched: it still holds the helpers. */
+  CHECK_INT(broker_value_of_type(b.pid, L"Job"), job);
+  CHECK_INT(sb_client_ping(c), 0);
+  CloseHandle(broker);
+  sbt_fixture_stop(&b, c);
+  CloseHandle(file);
+}
+
 SB_TEST(handles_env_and_expand_handles_tell_the_child_its_values) {
   sbt_broker b;
   sb_client *c;
@@ -748,6 +822,7 @@ SB_TEST_MAIN(SB_CASE(a1_child_holds_exactly_the_named_handles),
              SB_CASE(d1_client_gone_before_reply_leaves_no_child),
              SB_CASE(a5_push_mode_passes_exactly_the_named_handles),
              SB_CASE(b3_push_values_naming_the_brokers_own_handles_are_refused),
+             SB_CASE(push_refusals_at_every_step_leave_no_pushed_copy_in_the_broker),
              SB_CASE(handles_env_and_expand_handles_tell_the_child_its_values),
              SB_CASE(fd_sets_up_the_c_runtime_descriptor), SB_CASE(helper_exits_at_once_if_resumed),
              SB_CASE(dead_helper_is_replaced_and_worn_helper_recycled),
