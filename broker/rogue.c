@@ -1,5 +1,6 @@
 #include "rogue.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
@@ -10,6 +11,7 @@
 typedef struct sb__rogue {
   wchar_t *cmdline;
   wchar_t *report;
+  wchar_t *stop_file; /* report + ".stop": the test asks the thread to end */
   HANDLE thread;
   volatile LONG stop;
 } sb__rogue;
@@ -18,17 +20,25 @@ typedef struct sb__rogue {
 static sb__rogue sb__the_rogue;
 
 static void write_report(const wchar_t *path, unsigned long runs, unsigned long lo,
-                         unsigned long hi) {
+                         unsigned long hi, int stopped) {
   FILE *f = _wfopen(path, L"w");
   if (f == NULL) return;
-  fprintf(f, "runs=%lu min=%lu max=%lu\n", runs, lo, hi);
+  fprintf(f, "runs=%lu min=%lu max=%lu stopped=%d\n", runs, lo, hi, stopped);
   fclose(f);
+}
+
+/* Tests end the rogue before they kill the broker: under Wine a process
+ * killed while one of its threads is inside CreateProcess can leave the new
+ * process hanging in its start-up for ever (docs/wine.md). */
+static bool asked_to_stop(sb__rogue *r) {
+  return InterlockedCompareExchange(&r->stop, 0, 0) != 0 ||
+         GetFileAttributesW(r->stop_file) != INVALID_FILE_ATTRIBUTES;
 }
 
 static DWORD WINAPI rogue_main(void *arg) {
   sb__rogue *r = arg;
   unsigned long runs = 0, lo = ~0ul, hi = 0;
-  while (!InterlockedCompareExchange(&r->stop, 0, 0)) {
+  while (!asked_to_stop(r)) {
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     wchar_t *cmd = _wcsdup(r->cmdline);
@@ -46,20 +56,25 @@ static DWORD WINAPI rogue_main(void *arg) {
       runs++;
       if (code < lo) lo = code;
       if (code > hi) hi = code;
-      write_report(r->report, runs, lo, hi);
+      write_report(r->report, runs, lo, hi, 0);
     } else {
       Sleep(10);
     }
     free(cmd);
   }
+  write_report(r->report, runs, lo, hi, 1);
   return 0;
 }
 
 int sb__rogue_start(const wchar_t *cmdline, const wchar_t *report_path) {
   sb__rogue *r = &sb__the_rogue;
+  size_t n = wcslen(report_path);
   r->cmdline = _wcsdup(cmdline);
   r->report = _wcsdup(report_path);
-  if (r->cmdline == NULL || r->report == NULL) return SB_E_NOMEM;
+  r->stop_file = malloc((n + 6) * sizeof(wchar_t));
+  if (r->cmdline == NULL || r->report == NULL || r->stop_file == NULL) return SB_E_NOMEM;
+  wcscpy(r->stop_file, report_path);
+  wcscat(r->stop_file, L".stop");
   r->thread = CreateThread(NULL, 0, rogue_main, r, 0, NULL);
   if (r->thread == NULL) return SB_E_INTERNAL;
   sb__log(SB_LOG_WARN, "test hook: rogue spawner running");

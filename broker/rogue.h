@@ -10,10 +10,12 @@
 #include <wchar.h>
 
 /* Starts the thread: it runs `cmdline` with inheritance on, waits for each
- * run, and rewrites report_path with "runs=N min=A max=B" after every run,
- * A and B being the smallest and largest exit code seen. The tests run a
- * child whose exit code is the number of inheritable handles it holds, so
- * A != B means some run received a handle the others did not. */
+ * run, and rewrites report_path with "runs=N min=A max=B stopped=0" after
+ * every run, A and B being the smallest and largest exit code seen. The
+ * tests run a child whose exit code is the number of inheritable handles it
+ * holds, so A != B means some run received a handle the others did not.
+ * The thread ends when the file report_path + ".stop" appears (or at
+ * sb__rogue_stop), writing the report a last time with stopped=1. */
 int sb__rogue_start(const wchar_t *cmdline, const wchar_t *report_path);
 void sb__rogue_stop(void);
 

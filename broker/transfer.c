@@ -70,6 +70,16 @@ static int move_to_helper(HANDLE local, HANDLE helper, HANDLE *out) {
   return 0;
 }
 
+/* Moves local (a handle of the broker's table, closed by the move whatever
+ * happens) into the helper as the next moved handle. */
+static int move_next(HANDLE local, HANDLE helper, bool types, sb__moved *moved) {
+  int rc;
+  moved->file_type[moved->n] = types ? GetFileType(local) : FILE_TYPE_UNKNOWN;
+  rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+  if (rc == 0) moved->n++;
+  return rc;
+}
+
 /* Whether the request gives any handle a CRT fd (see sb__moved). */
 static bool uses_fds(const sb_spawn_params *p) {
   for (size_t i = 0; i < p->nhandles; i++)
@@ -95,10 +105,8 @@ int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
       CloseHandle(local);
       goto fail;
     }
-    moved->file_type[moved->n] = types ? GetFileType(local) : FILE_TYPE_UNKNOWN;
-    rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+    rc = move_next(local, helper, types, moved);
     if (rc != 0) goto fail;
-    moved->n++;
   }
   return 0;
 fail:
@@ -142,13 +150,11 @@ int sb__transfer_push(HANDLE helper, const sb_spawn_params *p, sb__push_claim *c
   for (size_t i = 0; i < p->nhandles; i++) {
     HANDLE local = pushed(p, i);
     *bad = i;
-    moved->file_type[moved->n] = types ? GetFileType(local) : FILE_TYPE_UNKNOWN;
-    rc = move_to_helper(local, helper, &moved->in_helper[moved->n]);
+    rc = move_next(local, helper, types, moved);
     /* Moved or not, DUPLICATE_CLOSE_SOURCE closed the broker's copy. */
     claim->held[i] = false;
     sb__registry_unclaim(local);
     if (rc != 0) goto fail;
-    moved->n++;
   }
   return 0;
 fail:

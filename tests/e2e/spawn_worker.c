@@ -57,14 +57,6 @@ static DWORD WINAPI rogue_main(void *arg) {
   return 0;
 }
 
-static HANDLE temp_file(void) {
-  wchar_t dir[MAX_PATH], path[MAX_PATH];
-  GetTempPathW(MAX_PATH, dir);
-  GetTempFileNameW(dir, L"sbw", 0, path);
-  return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                     FILE_FLAG_DELETE_ON_CLOSE, NULL);
-}
-
 /* One brokered spawn with fresh handles; 0 when the child held exactly them. */
 static int one_spawn(sb_client *c) {
   sb_spawn_params p;
@@ -73,7 +65,7 @@ static int one_spawn(sb_client *c) {
   uint64_t have[64], want[64];
   size_t nh, nw;
   int ok;
-  HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL), file = temp_file();
+  HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL), file = sbt_temp_file();
   if (ev == NULL || file == INVALID_HANDLE_VALUE) return 1;
   sb_spawn_params_init(&p);
   p.handles[0] = (sb_handle_spec){"ev", (int64_t)(intptr_t)ev, -1};

@@ -101,72 +101,6 @@ static void report_parse(char *out, report *r) {
   }
 }
 
-/* Runs app with exactly `cmdline`, collecting stdout in a malloc'd string.
- * Returns 0, SB_E_SPAWN_FAILED when CreateProcessW refuses, or SB_E_INTERNAL. The
- * test process is single-threaded, so marking the pipe's write end
- * inheritable for this one CreateProcessW cannot leak it anywhere else. */
-static int run_child(const wchar_t *app, wchar_t *cmdline, char **out, DWORD *exit_code) {
-  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  HANDLE rd = NULL, wr = NULL, nul = INVALID_HANDLE_VALUE;
-  STARTUPINFOW si;
-  PROCESS_INFORMATION pi = {0};
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc = SB_E_INTERNAL;
-
-  *out = NULL;
-  *exit_code = (DWORD)-1;
-  if (!CreatePipe(&rd, &wr, &sa, 0)) goto done;
-  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
-  nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                    &sa, OPEN_EXISTING, 0, NULL);
-  if (nul == INVALID_HANDLE_VALUE) goto done;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = nul;
-  si.hStdOutput = wr;
-  si.hStdError = nul;
-  if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi)) {
-    DWORD err = GetLastError();
-    fprintf(stderr, "CreateProcessW failed: %lu\n", (unsigned long)err);
-    rc = SB_E_SPAWN_FAILED;
-    goto done;
-  }
-  CloseHandle(wr);
-  wr = NULL;
-  for (;;) {
-    DWORD got;
-    if (cap - len < 4096) {
-      char *bigger = realloc(buf, cap * 2 + 8192);
-      if (bigger == NULL) goto done;
-      buf = bigger;
-      cap = cap * 2 + 8192;
-    }
-    if (!ReadFile(rd, buf + len, (DWORD)(cap - len - 1), &got, NULL) || got == 0) break;
-    len += got;
-  }
-  if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0) goto done;
-  GetExitCodeProcess(pi.hProcess, exit_code);
-  if (buf == NULL) buf = calloc(1, 1);
-  if (buf == NULL) goto done;
-  buf[len] = '\0';
-  *out = buf;
-  buf = NULL;
-  rc = 0;
-done:
-  if (pi.hProcess != NULL) {
-    if (rc != 0) TerminateProcess(pi.hProcess, 1);
-    CloseHandle(pi.hProcess);
-    CloseHandle(pi.hThread);
-  }
-  if (wr != NULL) CloseHandle(wr);
-  if (rd != NULL) CloseHandle(rd);
-  if (nul != INVALID_HANDLE_VALUE) CloseHandle(nul);
-  free(buf);
-  return rc;
-}
-
 /* Builds the command line, then checks that CommandLineToArgvW splits it
  * back into program and args exactly. Returns the line (or NULL). */
 static wchar_t *check_split(const char *program, const char *const *args, size_t n) {
@@ -208,7 +142,7 @@ static void check_child(const wchar_t *app, const char *program, const char *con
     return;
   }
   expect_cmdline = to_utf8(cmd);
-  CHECK_INT(run_child(app, cmd, &out, &code), 0);
+  CHECK_INT(sbt_run_collect(app, cmd, NULL, &out, &code), 0);
   if (out == NULL) goto done;
   CHECK_INT(code, 0);
   report_parse(out, &r);
@@ -708,7 +642,7 @@ SB_TEST(cmdline_past_limit_never_arrives_intact) {
   longer[len] = L'q';
   longer[len + 1] = L'\0';
   sent = to_utf8(longer);
-  rc = run_child(app, longer, &out, &code);
+  rc = sbt_run_collect(app, longer, NULL, &out, &code);
   if (rc == SB_E_SPAWN_FAILED) goto done; /* Windows */
   CHECK_INT(rc, 0);
   if (out == NULL) goto done;

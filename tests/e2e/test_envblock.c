@@ -339,58 +339,20 @@ SB_TEST(envblock_block_limit) {
 
 /* Starts argv_echo.exe with env (CREATE_UNICODE_ENVIRONMENT) and returns the
  * "env" entries it reports, in order, as a NULL-terminated malloc'd array of
- * UTF-8 strings. The test process is single-threaded, so an inheritable pipe
- * end for this one CreateProcessW reaches no other child. */
+ * UTF-8 strings. */
 static char **child_env(wchar_t *env, size_t *count) {
-  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  HANDLE rd = NULL, wr = NULL, nul = INVALID_HANDLE_VALUE;
-  STARTUPINFOW si;
-  PROCESS_INFORMATION pi = {0};
   wchar_t app[MAX_PATH], cmd[MAX_PATH + 2];
   char *buf = NULL, **list = NULL;
-  size_t len = 0, cap = 0, n = 0;
+  size_t n = 0;
   DWORD code = 1;
-  bool ok = false;
 
   *count = 0;
-  if (sbt_exe_path(L"argv_echo.exe", app, MAX_PATH) != 0) goto done;
+  if (sbt_exe_path(L"argv_echo.exe", app, MAX_PATH) != 0) return NULL;
   _snwprintf(cmd, MAX_PATH + 2, L"\"%ls\"", app);
   cmd[MAX_PATH + 1] = L'\0';
-  if (!CreatePipe(&rd, &wr, &sa, 0)) goto done;
-  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
-  nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                    &sa, OPEN_EXISTING, 0, NULL);
-  if (nul == INVALID_HANDLE_VALUE) goto done;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = nul;
-  si.hStdOutput = wr;
-  si.hStdError = nul;
-  if (!CreateProcessW(app, cmd, NULL, NULL, TRUE, CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW,
-                      env, NULL, &si, &pi)) {
-    fprintf(stderr, "CreateProcessW failed: %lu\n", (unsigned long)GetLastError());
-    goto done;
-  }
-  CloseHandle(wr);
-  wr = NULL;
-  for (;;) {
-    DWORD got;
-    if (cap - len < 4096) {
-      char *bigger = realloc(buf, cap * 2 + 8192);
-      if (bigger == NULL) goto done;
-      buf = bigger;
-      cap = cap * 2 + 8192;
-    }
-    if (!ReadFile(rd, buf + len, (DWORD)(cap - len - 1), &got, NULL) || got == 0) break;
-    len += got;
-  }
-  if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0) goto done;
-  GetExitCodeProcess(pi.hProcess, &code);
+  if (sbt_run_collect(app, cmd, env, &buf, &code) != 0) return NULL;
   CHECK_INT(code, 0);
-  if (buf == NULL) goto done;
-  buf[len] = '\0';
-  list = calloc(len / 2 + 2, sizeof *list); /* every line is at least 2 bytes */
+  list = calloc(strlen(buf) / 2 + 2, sizeof *list); /* every line is at least 2 bytes */
   if (list == NULL) goto done;
   for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
     cJSON *o, *src, *entry;
@@ -406,22 +368,8 @@ static char **child_env(wchar_t *env, size_t *count) {
     cJSON_Delete(o);
   }
   *count = n;
-  ok = true;
 done:
-  if (pi.hProcess != NULL) {
-    if (!ok) TerminateProcess(pi.hProcess, 1);
-    CloseHandle(pi.hProcess);
-    CloseHandle(pi.hThread);
-  }
-  if (wr != NULL) CloseHandle(wr);
-  if (rd != NULL) CloseHandle(rd);
-  if (nul != INVALID_HANDLE_VALUE) CloseHandle(nul);
   free(buf);
-  if (!ok && list != NULL) {
-    for (size_t i = 0; i < n; i++) free(list[i]);
-    free(list);
-    list = NULL;
-  }
   return list;
 }
 
@@ -433,10 +381,7 @@ done:
  * even to an empty block. Windows passes the block as it is. Under Wine the
  * comparison therefore leaves out SystemDrive, SystemRoot and every name
  * beginning with "WINE", on both sides. */
-static bool under_wine(void) {
-  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
-}
+static bool under_wine(void) { return sbt_under_wine() != 0; }
 
 static bool wine_managed(const char *entry) {
   static const char *const exact[] = {"SystemDrive=", "SystemRoot="};

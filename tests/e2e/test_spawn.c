@@ -23,21 +23,13 @@ static void check_exact(const sbt_child_report *rep, const sb_spawn_result *res)
   for (size_t i = 0; i < nh && i < nw; i++) CHECK_INT(have[i], want[i]);
 }
 
-static HANDLE temp_file(void) {
-  wchar_t dir[MAX_PATH], path[MAX_PATH];
-  GetTempPathW(MAX_PATH, dir);
-  GetTempFileNameW(dir, L"sbt", 0, path);
-  return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                     FILE_FLAG_DELETE_ON_CLOSE, NULL);
-}
-
 SB_TEST(a1_child_holds_exactly_the_named_handles) {
   sbt_broker b;
   sb_client *c;
   sb_spawn_params p;
   sb_spawn_result res;
   sbt_child_report rep;
-  HANDLE file = temp_file(), ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  HANDLE file = sbt_temp_file(), ev = CreateEventW(NULL, TRUE, FALSE, NULL);
   HANDLE stray = CreateEventW(NULL, TRUE, FALSE, NULL);
   REQUIRE(file != INVALID_HANDLE_VALUE && ev != NULL && stray != NULL);
   /* An inheritable handle the request does not name: it must not reach the
@@ -470,7 +462,7 @@ SB_TEST(a5_push_mode_passes_exactly_the_named_handles) {
   sb_spawn_params p;
   sb_spawn_result res;
   sbt_child_report rep;
-  HANDLE file = temp_file();
+  HANDLE file = sbt_temp_file();
   size_t base;
   REQUIRE(file != INVALID_HANDLE_VALUE);
   REQUIRE(sbt_fixture_start(&b, L"--transfer push", &c) == 0);
@@ -559,7 +551,7 @@ SB_TEST(push_refusals_at_every_step_leave_no_pushed_copy_in_the_broker) {
   sb_client *c;
   sb_spawn_params p;
   sb_spawn_result res;
-  HANDLE file = temp_file(), broker = NULL, pushed = NULL;
+  HANDLE file = sbt_temp_file(), broker = NULL, pushed = NULL;
   uint64_t job;
   size_t base;
   char params[512], *reply = NULL;
@@ -647,7 +639,7 @@ SB_TEST(fd_sets_up_the_c_runtime_descriptor) {
   const char *args[] = {"crt-fds"};
   /* A file: the C runtime adopts only handles GetFileType knows (files,
    * pipes, devices) as descriptors, and ignores an event, say. */
-  HANDLE rd, wr, ev = temp_file();
+  HANDLE rd, wr, ev = sbt_temp_file();
   char out[8192], want[64];
   DWORD got;
   size_t len = 0;

@@ -1,6 +1,7 @@
 #include "sb_win_test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 /* After windows.h (sb_win_test.h). */
@@ -213,4 +214,77 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe) {
     if (e.th32ParentProcessID == parent && _wcsicmp(e.szExeFile, exe) == 0) n++;
   CloseHandle(snap);
   return n;
+}
+
+int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
+                    DWORD *exit_code) {
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  HANDLE rd = NULL, wr = NULL, nul = INVALID_HANDLE_VALUE;
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi = {0};
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int rc = SB_E_INTERNAL;
+
+  *out = NULL;
+  *exit_code = (DWORD)-1;
+  if (!CreatePipe(&rd, &wr, &sa, 0)) goto done;
+  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
+  nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                    &sa, OPEN_EXISTING, 0, NULL);
+  if (nul == INVALID_HANDLE_VALUE) goto done;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = nul;
+  si.hStdOutput = wr;
+  si.hStdError = nul;
+  if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE,
+                      CREATE_NO_WINDOW | (env != NULL ? CREATE_UNICODE_ENVIRONMENT : 0), env,
+                      NULL, &si, &pi)) {
+    DWORD err = GetLastError();
+    fprintf(stderr, "CreateProcessW failed: %lu\n", (unsigned long)err);
+    rc = SB_E_SPAWN_FAILED;
+    goto done;
+  }
+  CloseHandle(wr);
+  wr = NULL;
+  for (;;) {
+    DWORD got;
+    if (cap - len < 4096) {
+      char *bigger = realloc(buf, cap * 2 + 8192);
+      if (bigger == NULL) goto done;
+      buf = bigger;
+      cap = cap * 2 + 8192;
+    }
+    if (!ReadFile(rd, buf + len, (DWORD)(cap - len - 1), &got, NULL) || got == 0) break;
+    len += got;
+  }
+  if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0) goto done;
+  GetExitCodeProcess(pi.hProcess, exit_code);
+  if (buf == NULL) buf = calloc(1, 1);
+  if (buf == NULL) goto done;
+  buf[len] = '\0';
+  *out = buf;
+  buf = NULL;
+  rc = 0;
+done:
+  if (pi.hProcess != NULL) {
+    if (rc != 0) TerminateProcess(pi.hProcess, 1);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+  }
+  if (wr != NULL) CloseHandle(wr);
+  if (rd != NULL) CloseHandle(rd);
+  if (nul != INVALID_HANDLE_VALUE) CloseHandle(nul);
+  free(buf);
+  return rc;
+}
+
+HANDLE sbt_temp_file(void) {
+  wchar_t dir[MAX_PATH], path[MAX_PATH];
+  GetTempPathW(MAX_PATH, dir);
+  GetTempFileNameW(dir, L"sbt", 0, path);
+  return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                     FILE_FLAG_DELETE_ON_CLOSE, NULL);
 }

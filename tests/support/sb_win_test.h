@@ -27,6 +27,9 @@ typedef struct sbt_run {
  * that can only observe something on Windows and say so when skipping. */
 int sbt_under_wine(void);
 
+/* A fresh temporary file, open for reading and writing, deleted on close. */
+HANDLE sbt_temp_file(void);
+
 /* Full path of `exe` in the folder of the running test program. */
 int sbt_exe_path(const wchar_t *exe, wchar_t *out, size_t cap);
 
@@ -46,6 +49,16 @@ int sbt_run_capture(const wchar_t *exe, const wchar_t *args, DWORD timeout_ms,
 /* How many running processes named exe (e.g. L"spawnbroker-helper.exe")
  * have `parent` as their parent pid (Toolhelp snapshot). */
 size_t sbt_count_children(DWORD parent, const wchar_t *exe);
+
+/* Starts `app` with exactly `cmdline` (and `env`, a UTF-16 environment
+ * block, or NULL for this process's), stdin and stderr on NUL, and collects
+ * its stdout into a malloc'd NUL-terminated string. Waits at most 30 s.
+ * Returns 0, SB_E_SPAWN_FAILED when CreateProcessW refuses, or
+ * SB_E_INTERNAL. The test process is single-threaded, so marking the
+ * pipe's write end inheritable for this one CreateProcessW cannot leak it
+ * anywhere else. */
+int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
+                    DWORD *exit_code);
 
 /* Opens the broker's pipe as a client (byte mode, blocking). */
 HANDLE sbt_pipe_open(const sbt_broker *b);
