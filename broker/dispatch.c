@@ -55,14 +55,14 @@ static int client_owner(HANDLE process, char *out, size_t cap) {
  * elevated client and an unelevated broker) "auto" falls back to push. */
 static int identify_client(sb__conn *c, sb_transfer wanted, char *detail, size_t cap) {
   sb__session *s = &c->session;
-  sb_transfer mode = c->srv->cfg.transfer != SB_TRANSFER_AUTO ? c->srv->cfg.transfer : wanted;
+  sb_transfer mode = c->srv->cfg.s.transfer != SB_TRANSFER_AUTO ? c->srv->cfg.s.transfer : wanted;
   HANDLE process;
   ULONG pid = 0;
 
-  if (c->srv->cfg.transfer != SB_TRANSFER_AUTO && wanted != SB_TRANSFER_AUTO &&
-      wanted != c->srv->cfg.transfer) {
+  if (c->srv->cfg.s.transfer != SB_TRANSFER_AUTO && wanted != SB_TRANSFER_AUTO &&
+      wanted != c->srv->cfg.s.transfer) {
     snprintf(detail, cap, "this broker uses %s transfer only",
-             sb_transfer_name(c->srv->cfg.transfer));
+             sb_transfer_name(c->srv->cfg.s.transfer));
     return SB_E_TRANSFER_UNAVAILABLE;
   }
   if (!GetNamedPipeClientProcessId(c->pipe.handle, &pid)) {

@@ -11,8 +11,11 @@ typedef enum sb__log_level {
 
 /* Messages above this level are dropped. */
 void sb__log_set_level(sb__log_level level);
-/* 0 and *out set, or SB_E_INVALID_ARGUMENT for an unknown name. */
+/* 0 and *out set, or SB_E_INVALID_ARGUMENT for an unknown name
+ * (log_level.c). */
 int sb__log_level_from_name(const char *name, sb__log_level *out);
+/* "error", "warn", "info" or "debug". */
+const char *sb__log_level_name(sb__log_level level);
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))

@@ -1,7 +1,8 @@
 /*
  * spawnbroker.exe: the broker's command line.
  *
- *   spawnbroker run [options]     serve in the foreground until Ctrl-C
+ *   spawnbroker run [options]       serve in the foreground until Ctrl-C
+ *   spawnbroker settings [options]  print the effective settings
  *   spawnbroker --version | --help
  *
  * Options are listed in usage() below and in docs/operations.md.
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <uv.h>
 
 #include "log.h"
@@ -19,21 +21,27 @@
 #include "rogue.h"
 #endif
 
-#define SB_DEFAULT_PIPE "\\\\.\\pipe\\spawnbroker"
-
 static void usage(FILE *to) {
-  fputs("usage: spawnbroker run [options]\n"
+  fputs("usage: spawnbroker run [--config FILE] [options]\n"
+        "       spawnbroker settings [--config FILE] [options]\n"
         "       spawnbroker --version | --help\n"
         "\n"
         "  run                  serve requests in the foreground until Ctrl-C\n"
-        "  --pipe NAME          pipe to listen on (default " SB_DEFAULT_PIPE ");\n"
+        "  settings             print the settings these options give, as a config file\n"
+        "\n"
+        "  --config FILE        read settings from a JSON config file first\n"
+        "  --set NAME=VALUE     any setting (docs/operations.md lists them all)\n"
+        "  --pipe NAME          pipe to listen on (default \\\\.\\pipe\\spawnbroker);\n"
         "                       a bare name is placed under \\\\.\\pipe\\\n"
         "  --transfer MODE      auto (default: pull, push when the client cannot\n"
         "                       be opened), pull or push (forced for every client)\n"
+        "  --clients WHO        interactive (default), authenticated or owner\n"
         "  --warm N             idle helpers kept ready (default 2)\n"
         "  --max-helpers N      helpers alive at once (default 64)\n"
         "  --recycle N          spawns per helper before it is replaced (default 100)\n"
-        "  --log-level LEVEL    error, warn, info (default) or debug\n",
+        "  --max-connections N  connections open at once (default 256)\n"
+        "  --log-level LEVEL    error, warn, info (default) or debug\n"
+        "  --log-file PATH      also log to this file\n",
         to);
 #ifdef SB_TEST_HOOKS
   fputs("test build only:\n"
@@ -43,49 +51,94 @@ static void usage(FILE *to) {
 #endif
 }
 
-static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out) {
-  char *end;
-  unsigned long v = strtoul(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > max) return SB_E_OUT_OF_RANGE;
-  *out = (uint32_t)v;
-  return 0;
-}
-
 typedef struct sb__options {
   sb__broker_config cfg;
-  sb__log_level log_level;
   const char *rogue_cmd;
   const char *rogue_report;
 } sb__options;
 
-static int parse_run(int argc, char **argv, sb__options *o) {
-  const char *pipe = SB_DEFAULT_PIPE;
+/* Reads a whole config file (UTF-8 path) into a malloc'd buffer. */
+static int read_file(const char *path, char **out, size_t *len) {
+  wchar_t *wpath = NULL;
+  FILE *f = NULL;
+  char *buf = NULL;
+  long size;
+  int rc = SB_E_IO;
+
+  if (sb__utf8_to_wide(path, &wpath) != 0) return SB_E_INVALID_ARGUMENT;
+  f = _wfopen(wpath, L"rb");
+  if (f == NULL) goto done;
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+    goto done;
+  /* A config file is a few kilobytes; anything huge is not one. */
+  if (size > 1024 * 1024) {
+    rc = SB_E_FRAME_TOO_LARGE;
+    goto done;
+  }
+  buf = malloc((size_t)size + 1);
+  if (buf == NULL) {
+    rc = SB_E_NOMEM;
+    goto done;
+  }
+  if (fread(buf, 1, (size_t)size, f) != (size_t)size) goto done;
+  buf[size] = '\0';
+  *out = buf;
+  *len = (size_t)size;
+  buf = NULL;
+  rc = 0;
+done:
+  free(buf);
+  if (f != NULL) fclose(f);
+  free(wpath);
+  return rc;
+}
+
+/* Settings from the defaults, then the config file (wherever --config
+ * stands), then every other option in order. Reports its own errors. */
+static int parse_options(int argc, char **argv, sb__options *o) {
+  sb__settings *s = &o->cfg.s;
+  char err[256];
   memset(o, 0, sizeof *o);
-  o->cfg.transfer = SB_TRANSFER_AUTO;
-  o->cfg.pool.warm = SB__POOL_WARM_DEFAULT;
-  o->cfg.pool.max = SB__POOL_MAX_DEFAULT;
-  o->cfg.pool.recycle_after = SB__POOL_RECYCLE_DEFAULT;
-  o->log_level = SB_LOG_INFO;
+  sb__settings_init(s);
+  for (int i = 2; i + 1 < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0) {
+      char *text = NULL;
+      size_t len = 0;
+      int rc = read_file(argv[i + 1], &text, &len);
+      if (rc != 0) {
+        fprintf(stderr, "spawnbroker: cannot read the config file %s: %s\n", argv[i + 1],
+                sb_err_message(rc));
+        return rc;
+      }
+      rc = sb__settings_load(s, text, len, err, sizeof err);
+      free(text);
+      if (rc != 0) {
+        fprintf(stderr, "spawnbroker: %s: %s\n", argv[i + 1], err);
+        return rc;
+      }
+    }
+  }
   for (int i = 2; i < argc; i++) {
     const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-    int bad = 0;
+    const char *name = sb__settings_flag_name(opt);
+    int rc = 0;
     if (val == NULL) {
-      bad = 1;
-    } else if (strcmp(opt, "--pipe") == 0) {
-      pipe = val;
-    } else if (strcmp(opt, "--transfer") == 0) {
-      if (strcmp(val, "auto") == 0) o->cfg.transfer = SB_TRANSFER_AUTO;
-      else if (strcmp(val, "pull") == 0) o->cfg.transfer = SB_TRANSFER_PULL;
-      else if (strcmp(val, "push") == 0) o->cfg.transfer = SB_TRANSFER_PUSH;
-      else bad = 1;
-    } else if (strcmp(opt, "--warm") == 0) {
-      bad = parse_uint(val, 0, 1024, &o->cfg.pool.warm) != 0;
-    } else if (strcmp(opt, "--max-helpers") == 0) {
-      bad = parse_uint(val, 1, 4096, &o->cfg.pool.max) != 0;
-    } else if (strcmp(opt, "--recycle") == 0) {
-      bad = parse_uint(val, 1, 1000000, &o->cfg.pool.recycle_after) != 0;
-    } else if (strcmp(opt, "--log-level") == 0) {
-      bad = sb__log_level_from_name(val, &o->log_level) != 0;
+      fprintf(stderr, "spawnbroker: %s needs a value\n", opt);
+      return SB_E_INVALID_ARGUMENT;
+    }
+    i++;
+    if (strcmp(opt, "--config") == 0) continue;
+    if (name != NULL) {
+      rc = sb__settings_set(s, name, val, err, sizeof err);
+    } else if (strcmp(opt, "--set") == 0) {
+      char key[128];
+      const char *eq = strchr(val, '=');
+      if (eq == NULL || (size_t)(eq - val) >= sizeof key) {
+        fprintf(stderr, "spawnbroker: --set needs NAME=VALUE, not \"%s\"\n", val);
+        return SB_E_INVALID_ARGUMENT;
+      }
+      snprintf(key, sizeof key, "%.*s", (int)(eq - val), val);
+      rc = sb__settings_set(s, key, eq + 1, err, sizeof err);
 #ifdef SB_TEST_HOOKS
     } else if (strcmp(opt, "--test-rogue") == 0) {
       o->rogue_cmd = val;
@@ -96,18 +149,15 @@ static int parse_run(int argc, char **argv, sb__options *o) {
       fprintf(stderr, "spawnbroker: unknown option '%s'\n", opt);
       return SB_E_INVALID_ARGUMENT;
     }
-    if (bad) {
-      fprintf(stderr, "spawnbroker: %s needs a valid value\n", opt);
-      return SB_E_INVALID_ARGUMENT;
+    if (rc != 0) {
+      fprintf(stderr, "spawnbroker: %s\n", err);
+      return rc;
     }
-    i++;
   }
-  if (o->cfg.pool.warm > o->cfg.pool.max) o->cfg.pool.warm = o->cfg.pool.max;
-  /* Accept "name" as shorthand for "\\.\pipe\name". */
-  if (strncmp(pipe, "\\\\", 2) == 0)
-    snprintf(o->cfg.pipe_name, sizeof o->cfg.pipe_name, "%s", pipe);
-  else
-    snprintf(o->cfg.pipe_name, sizeof o->cfg.pipe_name, "\\\\.\\pipe\\%s", pipe);
+  if (sb__settings_check(s, err, sizeof err) != 0) {
+    fprintf(stderr, "spawnbroker: %s\n", err);
+    return SB_E_OUT_OF_RANGE;
+  }
   return 0;
 }
 
@@ -136,7 +186,7 @@ static int run(sb__options *o) {
   uv_signal_t sigint;
   int rc;
 
-  sb__log_set_level(o->log_level);
+  sb__log_set_level((sb__log_level)o->cfg.s.log_level);
   if (helper_path(o->cfg.helper_path, MAX_PATH) != 0) return SB_E_INTERNAL;
   /* The broker holds no inheritable handle at all, not even the std
    * handles it was started with: whatever code in this process calls
@@ -176,6 +226,14 @@ static int run(sb__options *o) {
   return 0;
 }
 
+static int print_settings(const sb__options *o) {
+  char *json = NULL;
+  if (sb__settings_to_json(&o->cfg.s, &json) != 0) return 1;
+  printf("%s\n", json);
+  cJSON_free(json);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   sb__options opts;
 
@@ -187,10 +245,11 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (argc < 2 || strcmp(argv[1], "run") != 0) {
+  if (argc < 2 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "settings") != 0)) {
     usage(stderr);
     return 2;
   }
-  if (parse_run(argc, argv, &opts) != 0) return 2;
+  if (parse_options(argc, argv, &opts) != 0) return 2;
+  if (strcmp(argv[1], "settings") == 0) return print_settings(&opts);
   return run(&opts) == 0 ? 0 : 1;
 }

@@ -206,7 +206,13 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
   srv->loop = loop;
   srv->cfg = *cfg;
   srv->started_ms = uv_now(loop);
-  rc = sb__pool_create(cfg->helper_path, &cfg->pool, &srv->pool);
+  {
+    sb__pool_config pc;
+    pc.warm = cfg->s.pool_warm;
+    pc.max = cfg->s.pool_max_helpers;
+    pc.recycle_after = cfg->s.pool_recycle;
+    rc = sb__pool_create(cfg->helper_path, &pc, &srv->pool);
+  }
   if (rc != 0) {
     sb__log(SB_LOG_ERROR, "cannot set up the helper pool: %s", sb_err_message(rc));
     return rc;
@@ -228,10 +234,10 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
     goto fail_children;
   }
   srv->listener.data = srv;
-  rc = uv_pipe_bind(&srv->listener, cfg->pipe_name);
+  rc = uv_pipe_bind(&srv->listener, cfg->s.pipe);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
   if (rc != 0) {
-    sb__log(SB_LOG_ERROR, "cannot listen on %s: %s", cfg->pipe_name, uv_strerror(rc));
+    sb__log(SB_LOG_ERROR, "cannot listen on %s: %s", cfg->s.pipe, uv_strerror(rc));
     uv_close((uv_handle_t *)&srv->listener, NULL);
     rc = SB_E_IO;
     goto fail_children;
@@ -239,7 +245,8 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
   register_listener_instances(srv);
   sb__dispatch_fill_pool(srv);
   sb__log(SB_LOG_INFO, "listening on %s (transfer %s, warm helpers %u, max %u)",
-          cfg->pipe_name, sb_transfer_name(cfg->transfer), cfg->pool.warm, cfg->pool.max);
+          cfg->s.pipe, sb_transfer_name(cfg->s.transfer), (unsigned)cfg->s.pool_warm,
+          (unsigned)cfg->s.pool_max_helpers);
   return 0;
 
 fail_children:

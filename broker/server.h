@@ -14,15 +14,13 @@
 #include "pool.h"
 #include "sb_frame.h"
 #include "sb_proto.h"
+#include "settings.h"
 
 typedef struct sb__child sb__child;
 
 typedef struct sb__broker_config {
-  char pipe_name[256];
-  sb_transfer transfer;     /* AUTO: per connection; PULL/PUSH: forced */
-  sb__pool_config pool;
+  sb__settings s;           /* every setting (settings.h) */
   wchar_t helper_path[MAX_PATH];
-  bool rogue_spawner;       /* test builds only: see rogue.c */
 } sb__broker_config;
 
 typedef struct sb__server {
