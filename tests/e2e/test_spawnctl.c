@@ -1,15 +1,12 @@
 /*
- * End-to-end tests of spawning through the real broker: spawnctl run with
- * each of its options (TESTPLAN E1-E3), and the client library's spawn,
- * wait, kill, list and exit events. The child is sb_child.exe, which
- * reports from inside what it was given (tests/support/sb_child_report.h).
+ * End-to-end tests of spawnctl run against the real broker, with each of its
+ * options (TESTPLAN E1-E3), and of the client library's exit events. The
+ * child is sb_child.exe, which reports from inside what it was given
+ * (tests/support/sb_child_report.h).
  *
- * Register with (tests/e2e/CMakeLists.txt) once the broker spawns:
- *   add_executable(sb_test_spawnctl test_spawnctl.c)
- *   target_link_libraries(sb_test_spawnctl PRIVATE sb_win_test spawnclient)
- *   sb_strict(sb_test_spawnctl)
- *   add_dependencies(sb_test_spawnctl spawnbroker spawnctl sb_child)
- *   sb_add_case_tests(sb_test_spawnctl test_spawnctl.c e2e.spawnctl)
+ * tests/e2e/test_client.c checks the same command line against a fake
+ * broker (exactly which request spawnctl builds, how it maps each refusal
+ * to an exit code); the cases here check what really happens to the child.
  */
 #include <stdarg.h>
 #include <stdio.h>
