@@ -168,6 +168,9 @@ int sb__next_event(sb_client *c, const sb__deadline *dl, sb_exit_info *out);
 void sb__break_locked(sb_client *c, int err, const char *fmt, ...)
     SB__PRINTF(3, 4);
 
+/* Encodes req; when the encoder refuses it (as the broker would), records
+ * the refusal with its path and detail as the thread's last error (calls.c). */
+int sb__encode(sb_client *c, const sb_request *req, sb_buf *out);
 /* Sends a request built from req (whose id is set here) and decodes its
  * result as req->method's (calls.c). */
 int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result *res,

@@ -84,14 +84,9 @@ static int spawn_in_slot(sb_client *c, const sb_spawn_params *p, sb_spawn_result
     /* Validate with the caller's own values before anything is duplicated:
      * a pseudo handle such as -1 must never reach DuplicateHandle, where it
      * would become a full-access handle to this process inside the broker. */
-    rc = sb_encode_request(&req, &check);
+    rc = sb__encode(c, &req, &check);
     sb_buf_free(&check);
-    if (rc != 0) {
-      sb__last_error_local(c->serial, rc,
-                           "the library did not send this spawn request: the broker would "
-                           "refuse it");
-      return rc;
-    }
+    if (rc != 0) return rc;
     rc = sb__push_handles(c, p, remote);
     if (rc != 0) return rc;
     for (size_t i = 0; i < p->nhandles; i++) req.params.spawn.handles[i].value = remote[i];

@@ -28,7 +28,9 @@
  * connection ended), SB_E_IO, SB_E_BAD_REPLY, SB_E_NOMEM,
  * SB_E_INVALID_ARGUMENT, and the request-validation codes when the library
  * refused to send a request the broker would refuse. sb_client_last_error()
- * describes the failure in words either way.
+ * describes the failure in words either way; a request refused locally is
+ * described as the broker would have described it, with the path of the
+ * bad field (e.g. "params.env[1]") and the detail.
  *
  * Threads. One sb_client may be used by several threads at once: requests
  * from different threads are pipelined on the one connection and each reply
@@ -192,9 +194,10 @@ int sb_client_next_event(sb_client *c, uint32_t timeout_ms, sb_exit_info *out);
 
 /*
  * Why the calling thread's most recent failed call on c failed: the broker's
- * error reply (name, message, and detail and path when it sent them), or a
- * description of a local failure (name and message from the error table,
- * detail in words, e.g. the Windows error). c == NULL gives the calling
+ * error reply (name, message, and detail and path when it sent them), the
+ * same for a request the library refused to send because the broker would
+ * refuse it, or a description of a local failure (name and message from the
+ * error table, detail in words, e.g. the Windows error). c == NULL gives the calling
  * thread's last failed sb_client_connect. NULL when that thread has no
  * failure on c. Successful calls leave it unchanged. The strings are copies
  * (long ones truncated) owned by the thread and stay valid until that

@@ -384,8 +384,10 @@ SB_TEST(call_raw_unparseable_params_end_the_connection) {
 }
 
 SB_TEST(invalid_requests_are_refused_before_sending) {
+  static const char *const env[] = {"A=1", "NOEQUALS"};
   sbt_broker b;
   sb_client *c = NULL;
+  const sb_rpc_error *le;
   sb_spawn_params p;
   sb_spawn_result r;
   sb_exit_info e;
@@ -398,7 +400,19 @@ SB_TEST(invalid_requests_are_refused_before_sending) {
   p.nhandles = 1;
   CHECK_INT(sb_client_spawn(c, &p, &r), SB_E_INVALID_HANDLE_VALUE);
   CHECK_STR(sb_client_last_error(c)->name, "InvalidHandleValue");
+  CHECK_STR(sb_client_last_error(c)->path, "params.handles[0].value");
+  /* The refusal names the field and says why, as the broker would. */
+  p.nhandles = 0;
+  p.env = env;
+  p.nenv = 2;
+  CHECK_INT(sb_client_spawn(c, &p, &r), SB_E_INVALID_ENV_ENTRY);
+  le = sb_client_last_error(c);
+  REQUIRE(le != NULL);
+  CHECK_STR(le->name, "InvalidEnvEntry");
+  CHECK_STR(le->path, "params.env[1]");
+  CHECK(le->detail != NULL && strstr(le->detail, "NOEQUALS") != NULL);
   CHECK_INT(sb_client_wait(c, 0, SB_CLIENT_INFINITE, &e), SB_E_OUT_OF_RANGE);
+  CHECK_STR(sb_client_last_error(c)->path, "params.pid");
   CHECK_INT(sb_client_spawn(c, NULL, &r), SB_E_INVALID_ARGUMENT);
   /* Nothing was sent: the broker counted no error. */
   CHECK_INT(sb_client_stats(c, &st), 0);
@@ -906,6 +920,8 @@ SB_TEST(push_refuses_bad_values_before_duplicating) {
   /* A pseudo handle never reaches DuplicateHandle. */
   push_params(&p, a, (HANDLE)(intptr_t)-1);
   CHECK_INT(sb_client_spawn(c, &p, &r), SB_E_INVALID_HANDLE_VALUE);
+  e = sb_client_last_error(c);
+  CHECK(e != NULL && e->path != NULL && strcmp(e->path, "params.handles[1].value") == 0);
   /* A plausible value that is not open: refused locally, with its path. */
   push_params(&p, a, (HANDLE)(intptr_t)0x3FFFF0);
   CHECK_INT(sb_client_spawn(c, &p, &r), SB_E_HANDLE_NOT_FOUND);
