@@ -950,6 +950,29 @@ SB_TEST(push_refuses_a_hello_pid_that_is_not_the_pipe_server) {
   fake_stop(&f);
 }
 
+SB_TEST(a_transfer_mode_asked_for_is_kept_or_connect_fails) {
+  fake f;
+  sb_client *c = NULL;
+  sb_client_options o;
+  const sb_rpc_error *e;
+  REQUIRE(fake_start(&f, NULL) == 0);
+  f.transfer = SB_TRANSFER_PUSH;
+  sb_client_options_init(&o);
+  /* Asked for pull, answered push: the library must not push handles into
+   * a broker the caller meant to let pull them. */
+  o.transfer = SB_TRANSFER_PULL;
+  CHECK_INT(sb_client_connect_ex(f.name_utf8, 10000, &o, &c), SB_E_BAD_REPLY);
+  CHECK(c == NULL);
+  e = sb_client_last_error(NULL);
+  CHECK(e != NULL && e->detail != NULL && strstr(e->detail, "asked for pull") != NULL);
+  /* Left to the broker, either mode is fine. */
+  o.transfer = SB_TRANSFER_AUTO;
+  CHECK_INT(sb_client_connect_ex(f.name_utf8, 10000, &o, &c), 0);
+  if (c != NULL) CHECK_INT(sb_client_hello_result(c)->transfer, SB_TRANSFER_PUSH);
+  sb_client_close(c);
+  fake_stop(&f);
+}
+
 /* ------------------------------------------------------------------------ */
 /* spawnctl's command line                                                  */
 
@@ -1301,6 +1324,7 @@ SB_TEST_MAIN(SB_CASE(connect_reports_hello_and_broker_pid),
              SB_CASE(push_duplicates_into_the_broker_and_cleans_up_by_the_rule),
              SB_CASE(push_refuses_bad_values_before_duplicating),
              SB_CASE(push_refuses_a_hello_pid_that_is_not_the_pipe_server),
+             SB_CASE(a_transfer_mode_asked_for_is_kept_or_connect_fails),
              SB_CASE(spawnctl_usage_errors_exit_2_with_one_line),
              SB_CASE(spawnctl_help_for_every_command),
              SB_CASE(spawnctl_hello_prints_the_broker_pid),
