@@ -42,6 +42,7 @@ int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result
 
   memset(res, 0, sizeof *res);
   sb__pending_init(p, sb__next_id(c));
+  p->spawn = req->method == SB_METHOD_SPAWN;
   sb_id_set_number(&req->id, p->id);
   rc = sb__encode(c, req, &buf);
   if (rc != 0) return rc;

@@ -37,8 +37,11 @@
  * is matched to its request by id, whatever order the broker answers in.
  * Spawns are serialised per connection (the broker runs one spawn per
  * connection at a time and answers a second one Busy, so the library makes
- * the second caller wait instead). sb_client_close() must be the last call
- * on a connection and must not overlap any other call on it.
+ * the second caller wait instead). A spawn that timed out after it was sent
+ * is still running at the broker: the next spawn on that connection waits
+ * until its late reply has arrived (and may itself time out waiting).
+ * sb_client_close() must be the last call on a connection and must not
+ * overlap any other call on it.
  * sb_client_last_error() is kept per thread, like GetLastError().
  *
  * Timeouts are in milliseconds; SB_CLIENT_INFINITE waits forever, 0 does not
@@ -139,6 +142,11 @@ void sb_client_set_call_timeout(sb_client *c, uint32_t call_timeout_ms);
  * On success out->pid is the child and out->handles[i] gives each handle's
  * value in the child, in request order; out->handles[i].name points to the
  * name string of the matching entry of p, so it lives as long as p does.
+ *
+ * The call timeout bounds the whole call, the wait for the connection's
+ * spawn slot included. After SB_E_TIMEOUT the broker may still create the
+ * child; its pid then only shows in sb_client_list (a "connection"
+ * lifetime child still dies with the connection).
  */
 int sb_client_spawn(sb_client *c, const sb_spawn_params *p, sb_spawn_result *out);
 
