@@ -602,6 +602,88 @@ SB_TEST(library_wait_list_and_exit_event_agree) {
   sbt_broker_stop(&b);
 }
 
+/* ------------------------------------------------------------------------ */
+/* docs/operations.md names every option spawnctl has                       */
+
+/* The "## spawnctl" section of docs/operations.md (malloc'd), found next to
+ * this source file as test_docs.c finds protocol.md. */
+static char *operations_spawnctl_section(void) {
+  static const char rel[] = "../../docs/operations.md";
+  const char *file = __FILE__;
+  char path[4096], *text, *start, *end;
+  size_t dir = 0, n;
+  FILE *f;
+  for (size_t i = 0; file[i] != '\0'; i++) {
+    if (file[i] == '/' || file[i] == '\\') dir = i + 1;
+  }
+  if (dir + sizeof rel > sizeof path) return NULL;
+  memcpy(path, file, dir);
+  memcpy(path + dir, rel, sizeof rel);
+  f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  text = malloc(1 << 20);
+  n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0;
+  fclose(f);
+  if (text == NULL) return NULL;
+  text[n] = '\0';
+  start = strstr(text, "\n## spawnctl\n");
+  if (start == NULL) {
+    free(text);
+    return NULL;
+  }
+  end = strstr(start + 1, "\n## ");
+  if (end != NULL) *end = '\0';
+  memmove(text, start, strlen(start) + 1);
+  return text;
+}
+
+/* Whether doc has "`--option" with nothing of a longer option after it. */
+static bool doc_has_option(const char *doc, const char *want) {
+  size_t n = strlen(want);
+  for (const char *p = strstr(doc, want); p != NULL; p = strstr(p + 1, want)) {
+    char next = p[n];
+    if (!((next >= 'a' && next <= 'z') || next == '-')) return true;
+  }
+  return false;
+}
+
+/* Every "--option" in text must appear in doc as "`--option". */
+static void check_options_documented(const char *text, const char *doc, const char *what) {
+  for (const char *p = strstr(text, "--"); p != NULL; p = strstr(p + 2, "--")) {
+    char want[64] = "`--";
+    size_t n = 0;
+    while (n < 40 && ((p[2 + n] >= 'a' && p[2 + n] <= 'z') || p[2 + n] == '-')) n++;
+    if (n == 0) continue;
+    memcpy(want + 3, p + 2, n);
+    want[3 + n] = '\0';
+    if (!doc_has_option(doc, want)) SB__FAIL("%s lists %s, docs/operations.md does not", what, want + 1);
+  }
+}
+
+SB_TEST(docs_describe_every_spawnctl_command_and_option) {
+  static const char *const commands[] = {"| `run ",  "| `wait ",  "| `kill ", "| `list ",
+                                         "| `ping` ", "| `hello` ", "| `stats` ", "| `call ",
+                                         "| `help` "};
+  char *doc = operations_spawnctl_section();
+  sbt_run r;
+  REQUIRE(doc != NULL);
+  CHECK_INT(sbt_run_capture(L"spawnctl.exe", L"--help", 20000, &r), 0);
+  CHECK(strstr(r.out, "--pipe") != NULL);
+  check_options_documented(r.out, doc, "spawnctl --help");
+  CHECK_INT(sbt_run_capture(L"spawnctl.exe", L"run --help", 20000, &r), 0);
+  CHECK(strstr(r.out, "--no-wait") != NULL);
+  check_options_documented(r.out, doc, "spawnctl run --help");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strstr(doc, commands[i]) == NULL) SB__FAIL("no row for %s", commands[i]);
+  }
+  for (int code = 124; code <= 127; code++) {
+    char row[16];
+    snprintf(row, sizeof row, "| %d |", code);
+    if (strstr(doc, row) == NULL) SB__FAIL("exit code %d is not in the table", code);
+  }
+  free(doc);
+}
+
 SB_TEST_MAIN(SB_CASE(run_streams_output_and_exits_with_the_child_code),
              SB_CASE(run_passes_exit_codes_through_unchanged),
              SB_CASE(run_missing_program_exits_127), SB_CASE(run_not_executable_program_exits_126),
@@ -614,4 +696,5 @@ SB_TEST_MAIN(SB_CASE(run_streams_output_and_exits_with_the_child_code),
              SB_CASE(run_child_ends_with_spawnctl_unless_its_lifetime_is_broker),
              SB_CASE(run_in_push_mode_passes_handles_too),
              SB_CASE(run_without_broker_exits_125_promptly),
-             SB_CASE(library_wait_list_and_exit_event_agree))
+             SB_CASE(library_wait_list_and_exit_event_agree),
+             SB_CASE(docs_describe_every_spawnctl_command_and_option))
