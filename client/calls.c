@@ -14,6 +14,27 @@ static int bad_argument(const sb_client *c, const char *what) {
   return SB_E_INVALID_ARGUMENT;
 }
 
+int sb__encode(sb_client *c, const sb_request *req, sb_buf *out) {
+  sb_decode_error d;
+  sb_rpc_error e;
+  int rc = sb_encode_request(req, out, &d);
+  if (rc == 0) return 0;
+  /* The encoder runs the broker's own validation: what it refuses, the
+   * broker would refuse with the same error, path and detail, so the
+   * caller sees the same description either way. */
+  memset(&e, 0, sizeof e);
+  e.err = rc;
+  e.rpc_code = sb_err_rpc_code(rc);
+  e.name = sb_err_name(rc);
+  e.message = sb_err_message(rc);
+  e.path = d.path[0] != '\0' ? d.path : NULL;
+  e.detail = d.detail[0] != '\0' ? d.detail
+             : rc == SB_E_NOMEM   ? "no memory to encode the request"
+                                  : "the library did not send the request";
+  sb__last_error_set(c->serial, &e);
+  return rc;
+}
+
 int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result *res,
                 sb__pending *p) {
   sb_buf buf = {0};
@@ -21,16 +42,10 @@ int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result
 
   memset(res, 0, sizeof *res);
   sb__pending_init(p, sb__next_id(c));
+  p->spawn = req->method == SB_METHOD_SPAWN;
   sb_id_set_number(&req->id, p->id);
-  rc = sb_encode_request(req, &buf);
-  if (rc != 0) {
-    /* The encoder runs the broker's own validation; what it refuses, the
-     * broker would refuse with the same error. */
-    sb__last_error_local(c->serial, rc,
-                         "the library did not send this %s request: the broker would refuse it",
-                         sb_method_name(req->method));
-    return rc;
-  }
+  rc = sb__encode(c, req, &buf);
+  if (rc != 0) return rc;
   rc = sb__roundtrip(c, p, buf.data, buf.len, dl);
   sb_buf_free(&buf);
   if (rc != 0) return rc;

@@ -87,8 +87,11 @@ typedef struct sb__pending {
   struct sb__pending *next;
   uint64_t id;
   bool want_raw; /* keep a copy of the reply frame (call_raw) */
+  bool spawn;    /* a spawn: it holds the connection's spawn slot */
   bool sent;     /* the whole request frame was written */
   bool done;
+  bool late;     /* a spawn that timed out after it was sent: its reply,
+                    whenever it comes, gives the spawn slot back */
   int err;         /* when done: 0 for a reply in `in`, else the failure */
   sb_incoming in;  /* the reply (a result or an error) when err == 0 */
   char *raw;       /* copy of the reply frame when want_raw, else NULL */
@@ -114,6 +117,9 @@ struct sb_client {
    * ever lost to a cancellation race. */
   bool reading;
   bool read_posted;
+  HANDLE wake; /* auto-reset: set when the reader must look at its
+                  condition again without a frame (the spawn slot came
+                  free) */
   OVERLAPPED rov;
   sb_frame_reader reader;
   char *rbuf; /* SB__READ_CHUNK bytes */
@@ -122,7 +128,12 @@ struct sb_client {
   bool writing;
   OVERLAPPED wov;
 
-  bool spawning; /* a spawn is in flight on this connection */
+  /* The spawn slot: taken while a spawn is in flight on this connection.
+   * A spawn whose caller stopped waiting is still in flight at the broker,
+   * which would answer the next one Busy, so the slot then stays taken
+   * until the late reply (late_spawn_id) arrives. */
+  bool spawning;
+  uint64_t late_spawn_id;
   uint64_t next_id;
   sb__pending *pending;
   sb__event *ev_head, *ev_tail;
@@ -163,11 +174,21 @@ void sb__pending_init(sb__pending *p, uint64_t id);
 void sb__pending_free(sb__pending *p);
 /* Waits for the next queued event. */
 int sb__next_event(sb_client *c, const sb__deadline *dl, sb_exit_info *out);
+/* Waits until ready(c, arg) holds, reading the pipe when no other thread
+ * does. Returns 0, SB_E_TIMEOUT, or the connection's failure. Lock held. */
+typedef bool (*sb__ready_fn)(const sb_client *c, const void *arg);
+int sb__pump_locked(sb_client *c, const sb__deadline *dl, sb__ready_fn ready, const void *arg);
+/* Tells every waiter, the reader included, that some condition changed.
+ * Lock held. */
+void sb__wake_locked(sb_client *c);
 /* Makes the connection unusable with err (first cause wins) and wakes
  * every waiter. Lock held. */
 void sb__break_locked(sb_client *c, int err, const char *fmt, ...)
     SB__PRINTF(3, 4);
 
+/* Encodes req; when the encoder refuses it (as the broker would), records
+ * the refusal with its path and detail as the thread's last error (calls.c). */
+int sb__encode(sb_client *c, const sb_request *req, sb_buf *out);
 /* Sends a request built from req (whose id is set here) and decodes its
  * result as req->method's (calls.c). */
 int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result *res,

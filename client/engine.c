@@ -32,8 +32,10 @@ int sb__engine_init(sb_client *c) {
    * arrives late still sees the completion. */
   c->rov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
   c->wov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  c->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
   c->rbuf = malloc(SB__READ_CHUNK);
-  if (c->rov.hEvent == NULL || c->wov.hEvent == NULL || c->rbuf == NULL) return SB_E_NOMEM;
+  if (c->rov.hEvent == NULL || c->wov.hEvent == NULL || c->wake == NULL || c->rbuf == NULL)
+    return SB_E_NOMEM;
   return sb_frame_reader_init(&c->reader, SB_LIMIT_REPLY_FRAME_BYTES);
 }
 
@@ -55,6 +57,7 @@ void sb__engine_free(sb_client *c) {
   c->ev_head = c->ev_tail = NULL;
   if (c->rov.hEvent != NULL) CloseHandle(c->rov.hEvent);
   if (c->wov.hEvent != NULL) CloseHandle(c->wov.hEvent);
+  if (c->wake != NULL) CloseHandle(c->wake);
   sb_frame_reader_free(&c->reader);
   free(c->rbuf);
   free(c->broken_frame);
@@ -202,7 +205,12 @@ static void on_frame_locked(sb_client *c, const char *frame, size_t len) {
     if (!p->done && in.id.kind == SB_ID_NUMBER && in.id.number == p->id) break;
   }
   if (p == NULL) {
-    /* A late reply to a call that gave up waiting. */
+    /* A late reply to a call that gave up waiting. A late spawn's reply
+     * means the broker is done with it: the next spawn may go. */
+    if (c->late_spawn_id != 0 && in.id.kind == SB_ID_NUMBER && in.id.number == c->late_spawn_id) {
+      c->late_spawn_id = 0;
+      c->spawning = false;
+    }
     sb_incoming_free(&in);
     return;
   }
@@ -244,9 +252,15 @@ static void feed_locked(sb_client *c, const char *data, size_t len) {
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                  */
 
+void sb__wake_locked(sb_client *c) {
+  WakeAllConditionVariable(&c->cv);
+  SetEvent(c->wake);
+}
+
 /* One read of the pipe, waiting at most `left` ms, by the reader-role
  * holder. Leaves the lock while it blocks. */
 static void read_once_locked(sb_client *c, DWORD left) {
+  HANDLE events[2];
   DWORD n = 0, w;
   if (!c->read_posted) {
     HANDLE ev = c->rov.hEvent;
@@ -263,10 +277,14 @@ static void read_once_locked(sb_client *c, DWORD left) {
     }
     c->read_posted = true;
   }
+  events[0] = c->rov.hEvent;
+  events[1] = c->wake;
   LeaveCriticalSection(&c->lock);
-  w = WaitForSingleObject(c->rov.hEvent, left);
+  w = WaitForMultipleObjects(2, events, FALSE, left);
   EnterCriticalSection(&c->lock);
-  if (w == WAIT_TIMEOUT) return; /* the read stays posted for the next reader */
+  /* Timed out, or woken to look at its condition again: the read stays
+   * posted for the next reader either way. */
+  if (w == WAIT_TIMEOUT || w == WAIT_OBJECT_0 + 1) return;
   if (w != WAIT_OBJECT_0) {
     sb__break_locked(c, SB_E_IO, "waiting for the pipe failed (Windows error %lu)",
                      GetLastError());
@@ -285,12 +303,8 @@ static void read_once_locked(sb_client *c, DWORD left) {
   feed_locked(c, c->rbuf, n);
 }
 
-typedef bool (*sb__ready_fn)(const sb_client *c, const void *arg);
-
-/* Waits until ready() holds, reading the pipe when no other thread does.
- * Returns 0, SB_E_TIMEOUT, or the connection's failure. */
-static int pump_locked(sb_client *c, const sb__deadline *dl, sb__ready_fn ready,
-                       const void *arg) {
+int sb__pump_locked(sb_client *c, const sb__deadline *dl, sb__ready_fn ready,
+                    const void *arg) {
   bool looked = false;
   for (;;) {
     DWORD left;
@@ -415,7 +429,7 @@ int sb__roundtrip(sb_client *c, sb__pending *p, const char *frame, size_t len,
   rc = write_locked(c, frame, len, dl);
   if (rc == 0) {
     p->sent = true;
-    rc = pump_locked(c, dl, pending_done, p);
+    rc = sb__pump_locked(c, dl, pending_done, p);
   }
   unlink_locked(c, p);
   if (p->done) {
@@ -430,6 +444,12 @@ int sb__roundtrip(sb_client *c, sb__pending *p, const char *frame, size_t len,
     }
   } else if (rc == SB_E_TIMEOUT && p->sent) {
     sb__last_error_local(c->serial, rc, "no reply from the broker in time");
+    if (p->spawn) {
+      /* Registered before the lock is left, so the reply cannot slip past
+       * unnoticed; the caller leaves the slot taken. */
+      c->late_spawn_id = p->id;
+      p->late = true;
+    }
   } else if (rc != 0 && rc == c->broken) {
     rc = fail_broken_locked(c, p);
   }
@@ -445,7 +465,7 @@ static bool event_queued(const sb_client *c, const void *arg) {
 int sb__next_event(sb_client *c, const sb__deadline *dl, sb_exit_info *out) {
   int rc;
   EnterCriticalSection(&c->lock);
-  rc = pump_locked(c, dl, event_queued, NULL);
+  rc = sb__pump_locked(c, dl, event_queued, NULL);
   if (rc == 0) {
     sb__event *ev = c->ev_head;
     c->ev_head = ev->next;

@@ -6,29 +6,39 @@
 
 #include "client_internal.h"
 
+static bool slot_free(const sb_client *c, const void *arg) {
+  (void)arg;
+  return !c->spawning;
+}
+
 /* Waits for the connection's spawn slot (the broker runs one spawn per
- * connection and would answer a second one Busy). */
+ * connection and would answer a second one Busy). The wait reads the pipe
+ * when nobody else does: the slot may be held by a late spawn reply that
+ * is still to be read. */
 static int take_spawn_slot(sb_client *c, const sb__deadline *dl) {
-  int rc = 0;
+  int rc;
   EnterCriticalSection(&c->lock);
-  while (c->spawning && c->broken == 0) {
-    DWORD left = sb__deadline_left(dl);
-    if (left == 0) {
-      rc = SB_E_TIMEOUT;
-      sb__last_error_local(c->serial, rc, "another spawn on this connection took too long");
-      break;
-    }
-    SleepConditionVariableCS(&c->cv, &c->lock, left);
+  rc = sb__pump_locked(c, dl, slot_free, NULL);
+  if (rc == SB_E_TIMEOUT) {
+    sb__last_error_local(c->serial, rc, "another spawn on this connection took too long");
+  } else {
+    /* On a broken connection the spawn goes ahead only to fail with the
+     * connection's error, like any other call. */
+    c->spawning = true;
+    rc = 0;
   }
-  if (rc == 0) c->spawning = true;
   LeaveCriticalSection(&c->lock);
   return rc;
 }
 
-static void give_spawn_slot(sb_client *c) {
+/* Gives the slot back, unless the spawn went out and timed out: then the
+ * broker still works on it, and its late reply gives the slot back. */
+static void give_spawn_slot(sb_client *c, bool late) {
   EnterCriticalSection(&c->lock);
-  c->spawning = false;
-  WakeAllConditionVariable(&c->cv);
+  if (!late) {
+    c->spawning = false;
+    sb__wake_locked(c);
+  }
   LeaveCriticalSection(&c->lock);
 }
 
@@ -69,7 +79,7 @@ static void push_cleanup(sb_client *c, const sb__pending *pend, const int64_t *r
 }
 
 static int spawn_in_slot(sb_client *c, const sb_spawn_params *p, sb_spawn_result *out,
-                             const sb__deadline *dl) {
+                         const sb__deadline *dl, bool *late) {
   sb_request req;
   sb_result res;
   sb__pending pend;
@@ -84,14 +94,9 @@ static int spawn_in_slot(sb_client *c, const sb_spawn_params *p, sb_spawn_result
     /* Validate with the caller's own values before anything is duplicated:
      * a pseudo handle such as -1 must never reach DuplicateHandle, where it
      * would become a full-access handle to this process inside the broker. */
-    rc = sb_encode_request(&req, &check);
+    rc = sb__encode(c, &req, &check);
     sb_buf_free(&check);
-    if (rc != 0) {
-      sb__last_error_local(c->serial, rc,
-                           "the library did not send this spawn request: the broker would "
-                           "refuse it");
-      return rc;
-    }
+    if (rc != 0) return rc;
     rc = sb__push_handles(c, p, remote);
     if (rc != 0) return rc;
     for (size_t i = 0; i < p->nhandles; i++) req.params.spawn.handles[i].value = remote[i];
@@ -102,6 +107,7 @@ static int spawn_in_slot(sb_client *c, const sb_spawn_params *p, sb_spawn_result
    * and took the handles over; only failed requests are cleaned up. */
   if (rc != 0 && push && !(pend.done && pend.err == 0 && pend.in.kind == SB_INCOMING_RESULT))
     push_cleanup(c, &pend, remote, p->nhandles);
+  *late = pend.late;
   sb_result_free(&res);
   sb__pending_free(&pend);
   return rc;
@@ -109,6 +115,7 @@ static int spawn_in_slot(sb_client *c, const sb_spawn_params *p, sb_spawn_result
 
 int sb_client_spawn(sb_client *c, const sb_spawn_params *p, sb_spawn_result *out) {
   sb__deadline dl;
+  bool late = false;
   int rc;
   if (out != NULL) memset(out, 0, sizeof *out);
   if (c == NULL || p == NULL || out == NULL) {
@@ -116,15 +123,10 @@ int sb_client_spawn(sb_client *c, const sb_spawn_params *p, sb_spawn_result *out
                          "sb_client_spawn needs a client, params and out");
     return SB_E_INVALID_ARGUMENT;
   }
-  if (p->nhandles > SB_LIMIT_HANDLES) {
-    sb__last_error_local(c->serial, SB_E_TOO_MANY_HANDLES, "%zu handles, at most %d",
-                         p->nhandles, SB_LIMIT_HANDLES);
-    return SB_E_TOO_MANY_HANDLES;
-  }
   dl = sb__deadline_in(sb__call_timeout(c));
   rc = take_spawn_slot(c, &dl);
   if (rc != 0) return rc;
-  rc = spawn_in_slot(c, p, out, &dl);
-  give_spawn_slot(c);
+  rc = spawn_in_slot(c, p, out, &dl, &late);
+  give_spawn_slot(c, late);
   return rc;
 }

@@ -38,6 +38,14 @@ static int greet(sb_client *c, const sb_client_options *o, const sb__deadline *d
                          (unsigned long)h->protocol);
     goto done;
   }
+  /* A mode asked for by name is a condition of the connection (the broker
+   * refuses one it cannot use): never quietly run in the other. */
+  if (o->transfer != SB_TRANSFER_AUTO && h->transfer != o->transfer) {
+    rc = SB_E_BAD_REPLY;
+    sb__last_error_local(c->serial, rc, "asked for %s transfer, the broker answered %s",
+                         sb_transfer_name(o->transfer), sb_transfer_name(h->transfer));
+    goto done;
+  }
   c->hello = *h;
   snprintf(c->broker_version, sizeof c->broker_version, "%s",
            h->broker_version != NULL ? h->broker_version : "");

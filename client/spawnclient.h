@@ -28,15 +28,20 @@
  * connection ended), SB_E_IO, SB_E_BAD_REPLY, SB_E_NOMEM,
  * SB_E_INVALID_ARGUMENT, and the request-validation codes when the library
  * refused to send a request the broker would refuse. sb_client_last_error()
- * describes the failure in words either way.
+ * describes the failure in words either way; a request refused locally is
+ * described as the broker would have described it, with the path of the
+ * bad field (e.g. "params.env[1]") and the detail.
  *
  * Threads. One sb_client may be used by several threads at once: requests
  * from different threads are pipelined on the one connection and each reply
  * is matched to its request by id, whatever order the broker answers in.
  * Spawns are serialised per connection (the broker runs one spawn per
  * connection at a time and answers a second one Busy, so the library makes
- * the second caller wait instead). sb_client_close() must be the last call
- * on a connection and must not overlap any other call on it.
+ * the second caller wait instead). A spawn that timed out after it was sent
+ * is still running at the broker: the next spawn on that connection waits
+ * until its late reply has arrived (and may itself time out waiting).
+ * sb_client_close() must be the last call on a connection and must not
+ * overlap any other call on it.
  * sb_client_last_error() is kept per thread, like GetLastError().
  *
  * Timeouts are in milliseconds; SB_CLIENT_INFINITE waits forever, 0 does not
@@ -137,6 +142,11 @@ void sb_client_set_call_timeout(sb_client *c, uint32_t call_timeout_ms);
  * On success out->pid is the child and out->handles[i] gives each handle's
  * value in the child, in request order; out->handles[i].name points to the
  * name string of the matching entry of p, so it lives as long as p does.
+ *
+ * The call timeout bounds the whole call, the wait for the connection's
+ * spawn slot included. After SB_E_TIMEOUT the broker may still create the
+ * child; its pid then only shows in sb_client_list (a "connection"
+ * lifetime child still dies with the connection).
  */
 int sb_client_spawn(sb_client *c, const sb_spawn_params *p, sb_spawn_result *out);
 
@@ -192,9 +202,10 @@ int sb_client_next_event(sb_client *c, uint32_t timeout_ms, sb_exit_info *out);
 
 /*
  * Why the calling thread's most recent failed call on c failed: the broker's
- * error reply (name, message, and detail and path when it sent them), or a
- * description of a local failure (name and message from the error table,
- * detail in words, e.g. the Windows error). c == NULL gives the calling
+ * error reply (name, message, and detail and path when it sent them), the
+ * same for a request the library refused to send because the broker would
+ * refuse it, or a description of a local failure (name and message from the
+ * error table, detail in words, e.g. the Windows error). c == NULL gives the calling
  * thread's last failed sb_client_connect. NULL when that thread has no
  * failure on c. Successful calls leave it unchanged. The strings are copies
  * (long ones truncated) owned by the thread and stay valid until that

@@ -25,7 +25,7 @@ static void usage(DWORD std) {
       "  run [OPTIONS] [--] PROGRAM [ARGS...]   start a child, wait, exit with its code\n"
       "  wait PID [--timeout MS]   wait for a child, exit with its code\n"
       "  kill PID [CODE]           terminate a child (exit code CODE, default 1)\n"
-      "  list [--json]             the children this client spawned\n"
+      "  list [--json]             your children the broker still knows\n"
       "  ping | hello | stats      liveness, the hello result, the broker's counters\n"
       "  call METHOD [PARAMS-JSON] send any request as it is; print the raw reply\n"
       "  COMMAND --help            help for one command\n"
@@ -198,8 +198,9 @@ static int cmd_list(const sb__ctl_global *g, int argc, char **argv) {
   int code, rc;
   if (wants_help(argc, argv)) {
     sb__ctl_printf(STD_OUTPUT_HANDLE,
-                   "usage: spawnctl list [--json]\n\nThe children this client spawned: a "
-                   "table, or with --json the list result as one JSON line.\n");
+                   "usage: spawnctl list [--json]\n\nThe children of your user that the "
+                   "broker still knows, spawned over any connection: a table, or with --json "
+                   "the list result as one JSON line.\n");
     return 0;
   }
   if (argc != 1 && !json) return sb__ctl_usage("list", "list takes only --json");

@@ -253,8 +253,13 @@ typedef struct sb_buf {
 void sb_buf_free(sb_buf *b);
 
 /* Client side: a request. The request is validated with the same rules the
- * broker applies; an invalid one is refused with the decoder's error code. */
-int sb_encode_request(const sb_request *req, sb_buf *out);
+ * broker applies; an invalid one is refused with the decoder's error code.
+ * derr may be NULL; otherwise it is cleared, and on failure it holds the
+ * code and, where there is one, the path and detail the broker would have
+ * replied with (for fields the wire cannot carry at all, such as a NULL
+ * program, the path of that field and a detail saying why). derr->id is
+ * the request's id once that could be encoded. */
+int sb_encode_request(const sb_request *req, sb_buf *out, sb_decode_error *derr);
 
 /* Broker side. */
 int sb_encode_result(const sb_id *id, const sb_result *res, sb_buf *out);

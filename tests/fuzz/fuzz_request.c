@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_accepted(const sb_request *req) {
   sb_buf buf = {0};
   sb_request again;
-  if (sb_encode_request(req, &buf) != 0) __builtin_trap();
+  if (sb_encode_request(req, &buf, NULL) != 0) __builtin_trap();
   if (buf.len == 0 || buf.data[buf.len - 1] != '\n') __builtin_trap();
   if (memchr(buf.data, '\n', buf.len - 1) != NULL) __builtin_trap();
   if (sb_decode_request(buf.data, buf.len - 1, &again, NULL) != 0) __builtin_trap();

@@ -112,7 +112,7 @@ static void check_request_frame(const char *frame, size_t len, sb_method *method
   *method = req.method;
   *id = req.id;
   sb_buf b;
-  rc = sb_encode_request(&req, &b);
+  rc = sb_encode_request(&req, &b, NULL);
   CHECK_INT(rc, 0);
   if (rc == 0 && (b.len - 1 != len || memcmp(b.data, frame, len) != 0))
     SB__FAIL("re-encoding gives\n  %.*s\nnot\n  %.*s", (int)b.len - 1, b.data, (int)len, frame);

@@ -42,17 +42,17 @@ SB_TEST(request_hello) {
   sb_buf b;
   sb_request r = request(SB_METHOD_HELLO, 1);
   r.params.hello.protocol = SB_PROTOCOL_VERSION;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}");
   r.params.hello.client = "build-tool/2.1";
   r.params.hello.transfer = SB_TRANSFER_PUSH;
   CHECK_INT(sb_id_set_string(&r.id, "h-1"), 0);
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":\"h-1\",\"method\":\"hello\",\"params\":"
               "{\"protocol\":1,\"client\":\"build-tool/2.1\",\"transfer\":\"push\"}}");
   r.params.hello.transfer = SB_TRANSFER_PULL;
   r.params.hello.client = NULL;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":\"h-1\",\"method\":\"hello\",\"params\":"
               "{\"protocol\":1,\"transfer\":\"pull\"}}");
 }
@@ -60,11 +60,11 @@ SB_TEST(request_hello) {
 SB_TEST(request_without_params) {
   sb_buf b;
   sb_request r = request(SB_METHOD_PING, 0);
-  CHECK_FRAME(sb_encode_request(&r, &b), b, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}");
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}");
   r = request(SB_METHOD_LIST, 12);
-  CHECK_FRAME(sb_encode_request(&r, &b), b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"list\"}");
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"list\"}");
   r = request(SB_METHOD_STATS, 9007199254740991u);
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":9007199254740991,\"method\":\"stats\"}");
 }
 
@@ -72,24 +72,24 @@ SB_TEST(request_wait_and_kill) {
   sb_buf b;
   sb_request r = request(SB_METHOD_WAIT, 5);
   r.params.wait.pid = 4321;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"wait\",\"params\":{\"pid\":4321}}");
   r.params.wait.timeout_ms = 0;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"wait\",\"params\":{\"pid\":4321,\"timeout_ms\":0}}");
   r.params.wait.timeout_ms = SB_LIMIT_WAIT_TIMEOUT_MS;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"wait\",\"params\":{\"pid\":4321,\"timeout_ms\":2147483647}}");
 
   r = request(SB_METHOD_KILL, 6);
   r.params.kill.pid = 4294967295u;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"kill\",\"params\":{\"pid\":4294967295}}");
   r.params.kill.exit_code = 0;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"kill\",\"params\":{\"pid\":4294967295,\"exit_code\":0}}");
   r.params.kill.exit_code = 4294967295u;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"kill\",\"params\":{\"pid\":4294967295,\"exit_code\":4294967295}}");
 }
 
@@ -97,7 +97,7 @@ SB_TEST(request_spawn_minimal) {
   sb_buf b;
   sb_request r = request(SB_METHOD_SPAWN, 3);
   r.params.spawn.program = "cmd.exe";
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"spawn\",\"params\":{\"program\":\"cmd.exe\"}}");
 }
 
@@ -127,7 +127,7 @@ SB_TEST(request_spawn_full) {
   p->limits.cpu_time_ms = 60000;
   p->limits.processes = 8;
   p->notify_exit = true;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"spawn\",\"params\":{"
               "\"program\":\"C:\\\\Windows\\\\System32\\\\cmd.exe\","
               "\"args\":[\"/c\",\"echo \\\"hi\\\"\\tthere\",\"{handle:log}\"],"
@@ -150,7 +150,7 @@ SB_TEST(request_spawn_full) {
   p->nargs = 0;
   p->nenv = 0;
   p->cwd = NULL;
-  CHECK_FRAME(sb_encode_request(&r, &b), b,
+  CHECK_FRAME(sb_encode_request(&r, &b, NULL), b,
               "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"spawn\",\"params\":{"
               "\"program\":\"C:\\\\Windows\\\\System32\\\\cmd.exe\","
               "\"handles\":[{\"name\":\"in\",\"value\":420},{\"name\":\"log\",\"value\":8,\"fd\":3}],"
@@ -160,38 +160,38 @@ SB_TEST(request_spawn_full) {
 SB_TEST(request_bad_arguments) {
   sb_buf b = {(char *)"x", 1};
   sb_request r = request(SB_METHOD_PING, 1);
-  CHECK_INT(sb_encode_request(NULL, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(NULL, &b, NULL), SB_E_INVALID_ARGUMENT);
   CHECK(b.data == NULL);
-  CHECK_INT(sb_encode_request(&r, NULL), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, NULL, NULL), SB_E_INVALID_ARGUMENT);
   r.method = SB_METHOD_COUNT;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
   r.method = (sb_method)-1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
   r.method = SB_METHOD_PING;
   r.id.kind = (sb_id_kind)7;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
 
   r = request(SB_METHOD_SPAWN, 1);
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT); /* program NULL */
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT); /* program NULL */
   r.params.spawn.program = "x.exe";
   r.params.spawn.nargs = 1; /* args NULL */
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
   static const char *const holes[] = {"a", NULL};
   r.params.spawn.args = holes;
   r.params.spawn.nargs = 2;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
   r.params.spawn.nargs = 0;
   r.params.spawn.lifetime = (sb_lifetime)9;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
   r.params.spawn.lifetime = SB_LIFETIME_BROKER;
   r.params.spawn.nhandles = SB_LIMIT_HANDLES + 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_TOO_MANY_HANDLES);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_TOO_MANY_HANDLES);
   CHECK(b.data == NULL);
 
   r = request(SB_METHOD_HELLO, 1);
   r.params.hello.protocol = 1;
   r.params.hello.transfer = (sb_transfer)3;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ARGUMENT);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -2,7 +2,8 @@
  * Encode, then decode with the other side's decoder, and compare field by
  * field: every request kind (with every optional field set, and with none),
  * every result kind and the exit event, including the largest values the
- * wire carries. Also: the request encoder refuses what the broker would.
+ * wire carries. Also: the request encoder refuses what the broker would,
+ * with the broker's path and detail.
  */
 #include "sb_proto.h"
 #include "sb_test.h"
@@ -16,7 +17,7 @@ static sb_request request(sb_method m, uint64_t id) {
 /* Encodes *in, decodes it as the broker would into *out. */
 static int request_round_trip(const sb_request *in, sb_request *out) {
   sb_buf b;
-  int rc = sb_encode_request(in, &b);
+  int rc = sb_encode_request(in, &b, NULL);
   if (rc != 0) return rc;
   sb_decode_error derr;
   rc = sb_decode_request(b.data, b.len - 1, out, &derr);
@@ -198,70 +199,155 @@ SB_TEST(encoder_refuses_what_the_broker_refuses) {
   p->program = "x.exe";
   p->handles[0] = (sb_handle_spec){"a", 0, -1};
   p->nhandles = 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_HANDLE_VALUE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_HANDLE_VALUE);
   CHECK(b.data == NULL);
   p->handles[0].value = -2; /* the current thread's pseudo handle */
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_HANDLE_VALUE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_HANDLE_VALUE);
   p->handles[0].value = 6; /* not a multiple of 4 */
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_HANDLE_VALUE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_HANDLE_VALUE);
   p->handles[0].value = SB_LIMIT_HANDLE_VALUE_MAX + 4;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_HANDLE_VALUE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_HANDLE_VALUE);
   p->handles[0].value = 8;
   p->handles[1] = (sb_handle_spec){"a", 12, -1};
   p->nhandles = 2;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_DUPLICATE_HANDLE_NAME);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_DUPLICATE_HANDLE_NAME);
   p->handles[1] = (sb_handle_spec){"b", 8, -1};
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_DUPLICATE_HANDLE_VALUE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_DUPLICATE_HANDLE_VALUE);
   p->handles[1] = (sb_handle_spec){"b", 12, -1};
   p->std_names[SB_STDOUT] = "c";
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_UNKNOWN_HANDLE_NAME);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_UNKNOWN_HANDLE_NAME);
   p->std_names[SB_STDOUT] = "b";
   p->handles[0].fd = 2; /* fds 0-2 are the standard streams */
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_OUT_OF_RANGE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_OUT_OF_RANGE);
   p->handles[0].fd = 5;
   p->handles[1].fd = 5;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_DUPLICATE_FD);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_DUPLICATE_FD);
   p->handles[1].fd = -1;
   p->handles[1].name = "1bad";
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_NAME);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_NAME);
   p->handles[1].name = "b";
   /* More handles than the limit never reach the wire. */
   p->nhandles = SB_LIMIT_HANDLES + 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_TOO_MANY_HANDLES);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_TOO_MANY_HANDLES);
   p->nhandles = 2;
   p->program = "";
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_EMPTY_STRING);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_EMPTY_STRING);
   p->program = "x.exe";
   static const char *const env[] = {"NOEQUALS"};
   p->env = env;
   p->nenv = 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_ENV_ENTRY);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_ENV_ENTRY);
   p->nenv = 0;
   p->limits.processes = SB_LIMIT_JOB_PROCESSES_MAX + 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_OUT_OF_RANGE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_OUT_OF_RANGE);
   p->limits.processes = 0;
   /* Everything fixed: now it goes through. */
-  CHECK_INT(sb_encode_request(&r, &b), 0);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), 0);
   sb_buf_free(&b);
 
   /* A request needs an id: null is only for replies to unreadable frames. */
   r = request(SB_METHOD_PING, 1);
   memset(&r.id, 0, sizeof r.id);
-  CHECK(sb_encode_request(&r, &b) != 0);
+  CHECK(sb_encode_request(&r, &b, NULL) != 0);
   CHECK(b.data == NULL);
   sb_id_set_number(&r.id, 9007199254740992u);
-  CHECK(sb_encode_request(&r, &b) != 0);
+  CHECK(sb_encode_request(&r, &b, NULL) != 0);
 
   r = request(SB_METHOD_WAIT, 1);
   r.params.wait.timeout_ms = (int64_t)SB_LIMIT_WAIT_TIMEOUT_MS + 1;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_OUT_OF_RANGE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_OUT_OF_RANGE);
   r.params.wait.timeout_ms = -2;
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_OUT_OF_RANGE);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_OUT_OF_RANGE);
 
   r = request(SB_METHOD_HELLO, 1);
   r.params.hello.protocol = 1;
   r.params.hello.client = "bad \xFF utf8";
-  CHECK_INT(sb_encode_request(&r, &b), SB_E_INVALID_UTF8);
+  CHECK_INT(sb_encode_request(&r, &b, NULL), SB_E_INVALID_UTF8);
+}
+
+/* The refusal of a request the encoder built is the one the broker gives
+ * for the same frame: code, id, path and detail. */
+static void check_refused_like_the_broker(const sb_request *r, const char *frame) {
+  sb_buf b = {NULL, 0};
+  sb_decode_error mine, broker;
+  sb_request scratch;
+  int rc = sb_encode_request(r, &b, &mine);
+  CHECK(rc != 0);
+  CHECK(b.data == NULL);
+  CHECK_INT(sb_decode_request(frame, strlen(frame), &scratch, &broker), rc);
+  CHECK_INT(mine.err, rc);
+  CHECK(sb_id_equal(&mine.id, &broker.id));
+  CHECK(broker.path[0] != '\0' && broker.detail[0] != '\0');
+  CHECK_STR(mine.path, broker.path);
+  CHECK_STR(mine.detail, broker.detail);
+}
+
+SB_TEST(encoder_refusals_carry_the_path_and_detail) {
+  sb_request r = request(SB_METHOD_SPAWN, 5);
+  sb_spawn_params *p = &r.params.spawn;
+  sb_decode_error d;
+  sb_buf b = {NULL, 0};
+  static const char *const env[] = {"A=1", "NOEQUALS"};
+  const char *args[] = {"a", NULL};
+
+  /* Refused by the decoder the encoder runs. */
+  p->program = "x.exe";
+  p->env = env;
+  p->nenv = 2;
+  check_refused_like_the_broker(
+      &r, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"spawn\",\"params\":{\"program\":\"x.exe\","
+          "\"env\":[\"A=1\",\"NOEQUALS\"]}}");
+  p->nenv = 0;
+  p->handles[0] = (sb_handle_spec){"a", 8, -1};
+  p->handles[1] = (sb_handle_spec){"b", -1, -1};
+  p->nhandles = 2;
+  check_refused_like_the_broker(
+      &r, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"spawn\",\"params\":{\"program\":\"x.exe\","
+          "\"handles\":[{\"name\":\"a\",\"value\":8},{\"name\":\"b\",\"value\":-1}]}}");
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_HANDLE_VALUE);
+  CHECK_STR(d.path, "params.handles[1].value");
+
+  /* Refused while encoding, for what the wire cannot even carry: the path
+   * of the field and why. */
+  p->handles[1].value = 12;
+  p->handles[1].name = NULL;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_STR(d.path, "params.handles[1].name");
+  CHECK_STR(d.detail, "the string is NULL");
+  CHECK_INT(d.err, SB_E_INVALID_ARGUMENT);
+  CHECK(d.id.kind == SB_ID_NUMBER && d.id.number == 5);
+  p->handles[1].name = "b";
+  p->nhandles = SB_LIMIT_HANDLES + 1;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_TOO_MANY_HANDLES);
+  CHECK_STR(d.path, "params.handles");
+  CHECK(d.detail[0] != '\0');
+  p->nhandles = 2;
+  p->args = args;
+  p->nargs = 2;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_STR(d.path, "params.args[1]");
+  p->nargs = 1;
+  p->lifetime = (sb_lifetime)99;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_STR(d.path, "params.lifetime");
+  p->lifetime = SB_LIFETIME_BROKER;
+  p->program = NULL;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_STR(d.path, "params.program");
+  p->program = "x.exe";
+  r.method = SB_METHOD_COUNT;
+  CHECK_INT(sb_encode_request(&r, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_STR(d.path, "method");
+  r.method = SB_METHOD_SPAWN;
+
+  /* A request that goes through leaves derr cleared. */
+  CHECK_INT(sb_encode_request(&r, &b, &d), 0);
+  CHECK_INT(d.err, 0);
+  CHECK_STR(d.path, "");
+  CHECK_STR(d.detail, "");
+  sb_buf_free(&b);
+  CHECK_INT(sb_encode_request(NULL, &b, &d), SB_E_INVALID_ARGUMENT);
+  CHECK_INT(d.err, SB_E_INVALID_ARGUMENT);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -513,7 +599,8 @@ SB_TEST(exit_event_round_trips) {
 SB_TEST_MAIN(SB_CASE(hello_round_trips), SB_CASE(parameterless_requests_round_trip),
              SB_CASE(wait_and_kill_round_trip), SB_CASE(spawn_with_no_optional_fields_round_trips),
              SB_CASE(spawn_with_every_field_round_trips),
-             SB_CASE(encoder_refuses_what_the_broker_refuses), SB_CASE(hello_result_round_trips),
+             SB_CASE(encoder_refuses_what_the_broker_refuses),
+             SB_CASE(encoder_refusals_carry_the_path_and_detail), SB_CASE(hello_result_round_trips),
              SB_CASE(spawn_result_round_trips), SB_CASE(wait_result_round_trips_at_the_extremes),
              SB_CASE(kill_and_ping_results_round_trip), SB_CASE(list_result_round_trips),
              SB_CASE(list_result_of_the_largest_size_round_trips),
