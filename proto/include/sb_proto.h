@@ -214,19 +214,38 @@ typedef struct sb_list_result {
   size_t nchildren;
 } sb_list_result;
 
+/* The stats counters, in wire order: X(name, "meaning"). Every one is an
+ * integer >= 0 on the wire; a reply that lacks one reads as 0. The limit_*
+ * counters count how often each broker limit refused something
+ * (docs/operations.md, "Settings"). */
+#define SB_STATS_COUNTERS(X)                                                       \
+  X(uptime_ms, "since the broker started")                                         \
+  X(connections_current, "connections open now")                                  \
+  X(connections_total, "connections accepted ever")                                \
+  X(requests_total, "requests answered")                                           \
+  X(errors_total, "requests answered with an error")                               \
+  X(spawns_ok, "spawns that made a child")                                         \
+  X(spawns_failed, "spawns that failed")                                           \
+  X(children_running, "children running now")                                      \
+  X(helpers_idle, "helper processes idle in the pools now")                        \
+  X(helpers_busy, "helper processes leased now")                                   \
+  X(helpers_created, "helper processes created ever")                              \
+  X(helpers_retired, "helper processes retired ever")                              \
+  X(limit_connections, "connections refused: limits.connections")                 \
+  X(limit_connections_per_identity,                                                \
+    "connections refused: limits.connections_per_identity")                        \
+  X(limit_spawns_in_flight, "spawns refused: limits.spawns_in_flight_per_identity") \
+  X(limit_children, "spawns refused: limits.children_per_identity")                \
+  X(limit_helpers, "spawns refused: pool.max_helpers or its per-identity maximum")  \
+  X(limit_handles, "spawns refused: limits.handles_per_request")                   \
+  X(limit_frame_bytes, "frames refused: limits.frame_bytes")                       \
+  X(limit_idle_timeouts, "connections closed: limits.idle_timeout_ms")             \
+  X(limit_request_deadlines, "connections closed: limits.request_deadline_ms")
+
 typedef struct sb_stats_result {
-  uint64_t uptime_ms;
-  uint64_t connections_current;
-  uint64_t connections_total;
-  uint64_t requests_total;
-  uint64_t errors_total;
-  uint64_t spawns_ok;
-  uint64_t spawns_failed;
-  uint64_t children_running;
-  uint64_t helpers_idle;
-  uint64_t helpers_busy;
-  uint64_t helpers_created;
-  uint64_t helpers_retired;
+#define SB__STATS_FIELD(name, doc) uint64_t name;
+  SB_STATS_COUNTERS(SB__STATS_FIELD)
+#undef SB__STATS_FIELD
 } sb_stats_result;
 
 typedef struct sb_result {

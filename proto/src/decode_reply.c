@@ -167,15 +167,12 @@ static int decode_list_result(sb__jctx *c, const cJSON *v, sb_list_result *l, vo
 static int decode_stats_result(sb__jctx *c, const cJSON *v, sb_stats_result *s) {
   /* Every counter is optional: a broker older or newer than this client may
    * not know all of them, and 0 is the honest "not reported". */
-  static const sb__jfield fields[] = {
-      {"uptime_ms", false},        {"connections_current", false}, {"connections_total", false},
-      {"requests_total", false},   {"errors_total", false},        {"spawns_ok", false},
-      {"spawns_failed", false},    {"children_running", false},    {"helpers_idle", false},
-      {"helpers_busy", false},     {"helpers_created", false},     {"helpers_retired", false}};
-  uint64_t *const slots[] = {
-      &s->uptime_ms,      &s->connections_current, &s->connections_total, &s->requests_total,
-      &s->errors_total,   &s->spawns_ok,           &s->spawns_failed,     &s->children_running,
-      &s->helpers_idle,   &s->helpers_busy,        &s->helpers_created,   &s->helpers_retired};
+#define SB__STAT_FIELD(name, doc) {#name, false},
+#define SB__STAT_SLOT(name, doc) &s->name,
+  static const sb__jfield fields[] = {SB_STATS_COUNTERS(SB__STAT_FIELD)};
+  uint64_t *const slots[] = {SB_STATS_COUNTERS(SB__STAT_SLOT)};
+#undef SB__STAT_FIELD
+#undef SB__STAT_SLOT
   enum { N = sizeof fields / sizeof fields[0] };
   const cJSON *f[N];
   int rc = sb__json_object(c, v, NULL, fields, N, f, SB__JSON_ALLOW_UNKNOWN);

@@ -130,18 +130,11 @@ static int add_list(cJSON *obj, const sb_list_result *l) {
 }
 
 static int add_stats(cJSON *obj, const sb_stats_result *s) {
-  int rc = add_counter(obj, "uptime_ms", s->uptime_ms);
-  if (rc == 0) rc = add_counter(obj, "connections_current", s->connections_current);
-  if (rc == 0) rc = add_counter(obj, "connections_total", s->connections_total);
-  if (rc == 0) rc = add_counter(obj, "requests_total", s->requests_total);
-  if (rc == 0) rc = add_counter(obj, "errors_total", s->errors_total);
-  if (rc == 0) rc = add_counter(obj, "spawns_ok", s->spawns_ok);
-  if (rc == 0) rc = add_counter(obj, "spawns_failed", s->spawns_failed);
-  if (rc == 0) rc = add_counter(obj, "children_running", s->children_running);
-  if (rc == 0) rc = add_counter(obj, "helpers_idle", s->helpers_idle);
-  if (rc == 0) rc = add_counter(obj, "helpers_busy", s->helpers_busy);
-  if (rc == 0) rc = add_counter(obj, "helpers_created", s->helpers_created);
-  if (rc == 0) rc = add_counter(obj, "helpers_retired", s->helpers_retired);
+  int rc = 0;
+#define SB__ADD_STAT(name, doc) \
+  if (rc == 0) rc = add_counter(obj, #name, s->name);
+  SB_STATS_COUNTERS(SB__ADD_STAT)
+#undef SB__ADD_STAT
   return rc;
 }
 

@@ -70,6 +70,25 @@ SB_TEST(error_table_matches_sb_errors_h) {
   free(doc);
 }
 
+SB_TEST(stats_table_matches_the_counters) {
+  char *doc = read_doc();
+  REQUIRE(doc != NULL);
+  char *stats = strstr(doc, "\n### stats\n");
+  REQUIRE(stats != NULL);
+  char *end = strstr(stats + 1, "\n### ");
+  if (end != NULL) *end = '\0';
+  size_t rows = 0, want = 0;
+  for (const char *p = stats; (p = strstr(p, "\n| `")) != NULL; p++) rows++;
+#define SB__STATS_ROW(name, doc)                                        \
+  want++;                                                             \
+  if (count(stats, "\n| `" #name "` | " doc " |\n") != 1)              \
+    SB__FAIL("no single row | `%s` | %s |", #name, doc);
+  SB_STATS_COUNTERS(SB__STATS_ROW)
+#undef SB__STATS_ROW
+  CHECK_INT(rows, want);
+  free(doc);
+}
+
 SB_TEST(limits_table_matches_sb_limits_h) {
   char *doc = read_doc();
   REQUIRE(doc != NULL);
@@ -200,5 +219,5 @@ SB_TEST(example_session_is_what_the_encoders_write) {
   free(doc);
 }
 
-SB_TEST_MAIN(SB_CASE(error_table_matches_sb_errors_h), SB_CASE(limits_table_matches_sb_limits_h),
+SB_TEST_MAIN(SB_CASE(error_table_matches_sb_errors_h), SB_CASE(stats_table_matches_the_counters), SB_CASE(limits_table_matches_sb_limits_h),
              SB_CASE(example_session_is_what_the_encoders_write))

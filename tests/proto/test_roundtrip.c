@@ -555,7 +555,20 @@ SB_TEST(stats_result_round_trips) {
   sb_incoming in;
   memset(&res, 0, sizeof res);
   res.method = SB_METHOD_STATS;
-  res.u.stats = (sb_stats_result){9007199254740991u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, UINT64_MAX};
+  res.u.stats = (sb_stats_result){.uptime_ms = 9007199254740991u,
+                                  .connections_current = 1,
+                                  .connections_total = 2,
+                                  .requests_total = 3,
+                                  .errors_total = 4,
+                                  .spawns_ok = 5,
+                                  .spawns_failed = 6,
+                                  .children_running = 7,
+                                  .helpers_idle = 8,
+                                  .helpers_busy = 9,
+                                  .helpers_created = 10,
+                                  .helpers_retired = UINT64_MAX,
+                                  .limit_helpers = 12,
+                                  .limit_idle_timeouts = 13};
   REQUIRE(result_round_trip(&res, &in, &got) == 0);
   const sb_stats_result *s = &got.u.stats;
   CHECK_INT(s->uptime_ms, 9007199254740991u);
@@ -570,6 +583,9 @@ SB_TEST(stats_result_round_trips) {
   CHECK_INT(s->helpers_busy, 9);
   CHECK_INT(s->helpers_created, 10);
   CHECK_INT(s->helpers_retired, 9007199254740991u);
+  CHECK_INT(s->limit_helpers, 12);
+  CHECK_INT(s->limit_idle_timeouts, 13);
+  CHECK_INT(s->limit_connections, 0);
   sb_result_free(&got);
   sb_incoming_free(&in);
 }
