@@ -172,18 +172,14 @@ static int cmd_stats(const sb__ctl_global *g, int argc, char **argv) {
   if (code != 0) return code;
   rc = sb_client_stats(c, &st);
   if (rc == 0) {
-    sb__ctl_printf(STD_OUTPUT_HANDLE,
-                   "{\"uptime_ms\":%llu,\"connections_current\":%llu,\"connections_total\":%llu,"
-                   "\"requests_total\":%llu,\"errors_total\":%llu,\"spawns_ok\":%llu,"
-                   "\"spawns_failed\":%llu,\"children_running\":%llu,\"helpers_idle\":%llu,"
-                   "\"helpers_busy\":%llu,\"helpers_created\":%llu,\"helpers_retired\":%llu}\n",
-                   (unsigned long long)st.uptime_ms, (unsigned long long)st.connections_current,
-                   (unsigned long long)st.connections_total,
-                   (unsigned long long)st.requests_total, (unsigned long long)st.errors_total,
-                   (unsigned long long)st.spawns_ok, (unsigned long long)st.spawns_failed,
-                   (unsigned long long)st.children_running, (unsigned long long)st.helpers_idle,
-                   (unsigned long long)st.helpers_busy, (unsigned long long)st.helpers_created,
-                   (unsigned long long)st.helpers_retired);
+    /* Every counter the library knows, in wire order, one JSON object. */
+    const char *sep = "{";
+#define SB__PRINT_STAT(name, doc)                                                     \
+  sb__ctl_printf(STD_OUTPUT_HANDLE, "%s\"" #name "\":%llu", sep, (unsigned long long)st.name); \
+  sep = ",";
+    SB_STATS_COUNTERS(SB__PRINT_STAT)
+#undef SB__PRINT_STAT
+    sb__ctl_printf(STD_OUTPUT_HANDLE, "}\n");
   } else {
     code = call_failed(c, rc);
   }
