@@ -21,6 +21,10 @@ typedef struct sb__child sb__child;
 typedef struct sb__broker_config {
   sb__settings s;           /* every setting (settings.h) */
   wchar_t helper_path[MAX_PATH];
+  /* Started by the SCM (spawnbroker with no verb) rather than `run`: the
+   * broker then runs as a service account, usually LocalSystem, and must
+   * create helpers and children with each client's own token. */
+  bool service;
 } sb__broker_config;
 
 typedef struct sb__server {
