@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idents.h"
 #include "log.h"
 #include "registry.h"
 
@@ -108,6 +109,7 @@ static void child_free(sb__server *srv, sb__child *ch) {
   CloseHandle(ch->process);
   if (ch->conn != NULL) sb__conn_unref(ch->conn);
   if (!ch->exited) srv->stats.children_running--;
+  sb__idents_child_gone(ch->ident);
   free(ch->program);
   free(ch);
 }
@@ -154,8 +156,8 @@ int sb__children_init(sb__server *srv) {
   return 0;
 }
 
-int sb__children_add(sb__server *srv, sb__conn *c, HANDLE process, HANDLE job, DWORD pid,
-                     const sb_spawn_params *p) {
+int sb__children_add(sb__server *srv, sb__conn *c, sb__ident *ident, HANDLE process,
+                     HANDLE job, DWORD pid, const sb_spawn_params *p) {
   sb__child *ch = calloc(1, sizeof *ch);
   if (ch == NULL) return SB_E_NOMEM;
   ch->program = _strdup(p->program);
@@ -164,6 +166,8 @@ int sb__children_add(sb__server *srv, sb__conn *c, HANDLE process, HANDLE job, D
     return SB_E_NOMEM;
   }
   ch->srv = srv;
+  ch->ident = ident;
+  sb__idents_child_added(ident);
   ch->pid = pid;
   ch->process = process;
   ch->job = job;

@@ -20,6 +20,7 @@ struct sb__child {
   char *program;
   char owner[192];
   sb__conn *conn;         /* the spawning connection while it is open (referenced) */
+  sb__ident *ident;       /* its identity, whose child count includes it */
   bool notify_exit;
   bool exited;
   bool waited;
@@ -31,10 +32,10 @@ struct sb__child {
 };
 
 int sb__children_init(sb__server *srv);
-/* Starts tracking a child that was just created for connection c; takes
- * ownership of process and job. */
-int sb__children_add(sb__server *srv, sb__conn *c, HANDLE process, HANDLE job, DWORD pid,
-                     const sb_spawn_params *p);
+/* Starts tracking a child that was just created for connection c of
+ * identity `ident`; takes ownership of process and job. */
+int sb__children_add(sb__server *srv, sb__conn *c, sb__ident *ident, HANDLE process,
+                     HANDLE job, DWORD pid, const sb_spawn_params *p);
 void sb__children_wait(sb__server *srv, sb__conn *c, const sb_request *req);
 void sb__children_kill(sb__server *srv, sb__conn *c, const sb_request *req);
 void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req);

@@ -1,11 +1,12 @@
 #include "dispatch.h"
 
-#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "children.h"
+#include "hello.h"
+#include "idents.h"
 #include "log.h"
 #include "registry.h"
 #include "spawn.h"
@@ -14,11 +15,12 @@
 typedef struct sb__spawn_work {
   uv_work_t work;
   sb__conn *conn; /* referenced */
+  sb__ident *ident; /* its work counts the spawn */
   sb_request req; /* owned */
   sb__spawn_job job;
 } sb__spawn_work;
 
-static void send_result(sb__conn *c, const sb_id *id, const sb_result *res) {
+void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res) {
   sb_buf buf = {0};
   if (sb_encode_result(id, res, &buf) == 0)
     sb__conn_send(c, &buf);
@@ -26,134 +28,47 @@ static void send_result(sb__conn *c, const sb_id *id, const sb_result *res) {
     sb__conn_send_error(c, id, SB_E_NOMEM, NULL, NULL);
 }
 
-/* The user SID of the client process, as text: children belong to the user
- * who asked for them, so `spawnctl kill` from another connection of the
- * same user works and nobody else's does. */
-static int client_owner(HANDLE process, char *out, size_t cap) {
-  HANDLE token = NULL;
-  union {
-    TOKEN_USER user;
-    unsigned char bytes[256];
-  } info;
-  DWORD len = 0;
-  char *sid = NULL;
-  int rc = SB_E_ACCESS_DENIED;
-
-  if (!OpenProcessToken(process, TOKEN_QUERY, &token)) return rc;
-  if (GetTokenInformation(token, TokenUser, &info, sizeof info, &len) &&
-      ConvertSidToStringSidA(info.user.User.Sid, &sid)) {
-    snprintf(out, cap, "%s", sid);
-    LocalFree(sid);
-    rc = 0;
-  }
-  CloseHandle(token);
-  return rc;
-}
-
-/* Settles who the client is and how its handles will travel. Pull needs the
- * client process opened for PROCESS_DUP_HANDLE; when that is refused (an
- * elevated client and an unelevated broker) "auto" falls back to push. */
-static int identify_client(sb__conn *c, sb_transfer wanted, char *detail, size_t cap) {
-  sb__session *s = &c->session;
-  sb_transfer mode = c->srv->cfg.s.transfer != SB_TRANSFER_AUTO ? c->srv->cfg.s.transfer : wanted;
-  HANDLE process;
-  ULONG pid = 0;
-
-  if (c->srv->cfg.s.transfer != SB_TRANSFER_AUTO && wanted != SB_TRANSFER_AUTO &&
-      wanted != c->srv->cfg.s.transfer) {
-    snprintf(detail, cap, "this broker uses %s transfer only",
-             sb_transfer_name(c->srv->cfg.s.transfer));
-    return SB_E_TRANSFER_UNAVAILABLE;
-  }
-  if (!GetNamedPipeClientProcessId(c->pipe.handle, &pid)) {
-    snprintf(detail, cap, "the client's process id is unknown");
-    return SB_E_ACCESS_DENIED;
-  }
-  process = OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-  if (process == NULL) {
-    if (mode == SB_TRANSFER_PULL) {
-      snprintf(detail, cap, "the broker cannot open the client for pull transfer");
-      return SB_E_TRANSFER_UNAVAILABLE;
-    }
-    mode = SB_TRANSFER_PUSH;
-    process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-  }
-  if (mode == SB_TRANSFER_AUTO) mode = SB_TRANSFER_PULL;
-  if (process == NULL || client_owner(process, s->owner, sizeof s->owner) != 0) {
-    if (process != NULL) CloseHandle(process);
-    snprintf(detail, cap, "the client's identity cannot be read");
-    return SB_E_ACCESS_DENIED;
-  }
-  s->client_pid = pid;
-  s->transfer = mode;
-  if (mode == SB_TRANSFER_PULL) {
-    s->client_process = process;
-    sb__registry_own(process);
-  } else {
-    CloseHandle(process);
-  }
-  return 0;
-}
-
-static void do_hello(sb__conn *c, const sb_request *req) {
-  const sb_hello_params *p = &req->params.hello;
-  sb__session *s = &c->session;
-  sb_result res;
-  char detail[128];
-  int rc;
-
-  if (s->greeted) {
-    sb__conn_send_error(c, &req->id, SB_E_ALREADY_GREETED, NULL, NULL);
-    return;
-  }
-  if (p->protocol < SB_PROTOCOL_VERSION_MIN || p->protocol > SB_PROTOCOL_VERSION_MAX) {
-    snprintf(detail, sizeof detail, "this broker speaks protocol %d to %d",
-             SB_PROTOCOL_VERSION_MIN, SB_PROTOCOL_VERSION_MAX);
-    sb__conn_send_error(c, &req->id, SB_E_UNSUPPORTED_PROTOCOL, detail, "params.protocol");
-    return;
-  }
-  detail[0] = '\0';
-  rc = identify_client(c, p->transfer, detail, sizeof detail);
-  if (rc != 0) {
-    sb__conn_send_error(c, &req->id, rc, detail, NULL);
-    return;
-  }
-  memset(&res, 0, sizeof res);
-  res.method = SB_METHOD_HELLO;
-  res.u.hello.protocol = p->protocol;
-  res.u.hello.broker_version = SB_VERSION;
-  res.u.hello.pid = (uint32_t)GetCurrentProcessId();
-  res.u.hello.transfer = s->transfer;
-  res.u.hello.max_frame_bytes = SB_LIMIT_FRAME_BYTES;
-  res.u.hello.max_handles = SB_LIMIT_HANDLES;
-  res.u.hello.max_args = SB_LIMIT_ARGS;
-  res.u.hello.max_env = SB_LIMIT_ENV;
-  s->greeted = true;
-  s->protocol = p->protocol;
-  sb__log(SB_LOG_DEBUG, "hello from pid %lu (%s transfer)", s->client_pid,
-          sb_transfer_name(s->transfer));
-  send_result(c, &req->id, &res);
-}
-
 static void spawn_work(uv_work_t *w) {
   sb__spawn_work *sw = w->data;
   sb__spawn_run(&sw->job);
 }
 
-static void fill_work(uv_work_t *w) { sb__pool_fill(w->data); }
+typedef struct sb__fill_work {
+  uv_work_t work;
+  sb__ident *ident;
+  sb__pool *pool;
+} sb__fill_work;
 
-static void fill_done(uv_work_t *w, int status) {
-  (void)status;
-  free(w);
+static void fill_work(uv_work_t *w) {
+  sb__fill_work *fw = w->data;
+  sb__pool_fill(fw->pool);
 }
 
-void sb__dispatch_fill_pool(sb__server *srv) {
+static void fill_done(uv_work_t *w, int status) {
+  sb__fill_work *fw = w->data;
+  (void)status;
+  sb__idents_work_end(fw->ident);
+  free(fw);
+}
+
+void sb__dispatch_fill_pool(sb__ident *e) {
   /* Helpers are created on a worker thread, after the reply that used one
    * went out, so no request waits for the pool to be topped up. */
-  uv_work_t *w = malloc(sizeof *w);
-  if (w == NULL) return;
-  w->data = srv->pool;
-  if (uv_queue_work(srv->loop, w, fill_work, fill_done) != 0) free(w);
+  sb__fill_work *fw;
+  sb__pool *pool;
+  if (e == NULL || e->srv->stopping) return;
+  pool = sb__idents_pool(e);
+  if (pool == NULL) return;
+  fw = calloc(1, sizeof *fw);
+  if (fw == NULL) return;
+  fw->ident = e;
+  fw->pool = pool;
+  fw->work.data = fw;
+  sb__idents_work_begin(e);
+  if (uv_queue_work(e->srv->loop, &fw->work, fill_work, fill_done) != 0) {
+    sb__idents_work_end(e);
+    free(fw);
+  }
 }
 
 static void spawn_done(uv_work_t *w, int status) {
@@ -161,11 +76,14 @@ static void spawn_done(uv_work_t *w, int status) {
   sb__conn *c = sw->conn;
   sb__server *srv = c->srv;
   sb__spawn_job *j = &sw->job;
+  sb__ident *e = sw->ident;
   (void)status;
 
   c->spawn_in_flight = false;
+  e->spawns--;
   if (j->err != 0) {
     srv->stats.spawns_failed++;
+    if (j->err == SB_E_HELPER_UNAVAILABLE) srv->stats.limit_helpers++;
     sb__log(SB_LOG_DEBUG, "spawn of %s failed: %s %s", sw->req.params.spawn.program,
             sb_err_name(j->err), j->detail);
     sb__conn_send_error(c, &sw->req.id, j->err, j->detail, j->path);
@@ -176,7 +94,8 @@ static void spawn_done(uv_work_t *w, int status) {
     TerminateProcess(j->process, 1);
     CloseHandle(j->process);
     srv->stats.spawns_failed++;
-  } else if (sb__children_add(srv, c, j->process, j->job, j->pid, &sw->req.params.spawn) != 0) {
+  } else if (sb__children_add(srv, c, e, j->process, j->job, j->pid, &sw->req.params.spawn) !=
+             0) {
     srv->stats.spawns_failed++;
     sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "the child cannot be tracked", NULL);
   } else {
@@ -185,16 +104,54 @@ static void spawn_done(uv_work_t *w, int status) {
     memset(&res, 0, sizeof res);
     res.method = SB_METHOD_SPAWN;
     res.u.spawn = j->result;
-    send_result(c, &sw->req.id, &res);
+    sb__dispatch_send_result(c, &sw->req.id, &res);
   }
   sb_request_free(&sw->req);
   sb__conn_unref(c);
   free(sw);
-  if (!srv->stopping) sb__dispatch_fill_pool(srv);
+  sb__dispatch_fill_pool(e);
+  sb__idents_work_end(e);
+}
+
+/* Whether the identity may start one more spawn: limits that concern what
+ * it has running, not this request's shape. */
+static int check_identity_limits(sb__conn *c, const sb_spawn_params *p, char *detail,
+                                 size_t cap) {
+  sb__server *srv = c->srv;
+  const sb__settings *s = &srv->cfg.s;
+  sb__ident *e = c->session.ident;
+  if (p->nhandles > s->max_handles) {
+    srv->stats.limit_handles++;
+    snprintf(detail, cap, "limits.handles_per_request: %zu handles, at most %u", p->nhandles,
+             (unsigned)s->max_handles);
+    return SB_E_TOO_MANY_HANDLES;
+  }
+  if (e->spawns >= s->max_spawns_per_identity) {
+    srv->stats.limit_spawns_in_flight++;
+    sb__log(SB_LOG_WARN, "limits.spawns_in_flight_per_identity (%u) reached for %s",
+            (unsigned)s->max_spawns_per_identity, e->user_sid);
+    snprintf(detail, cap, "limits.spawns_in_flight_per_identity: %u spawns of this identity "
+             "are running", (unsigned)s->max_spawns_per_identity);
+    return SB_E_LIMIT_REACHED;
+  }
+  /* Spawns in flight count too: each may add a child. */
+  if (e->children + e->spawns >= s->max_children_per_identity) {
+    srv->stats.limit_children++;
+    sb__log(SB_LOG_WARN, "limits.children_per_identity (%u) reached for %s",
+            (unsigned)s->max_children_per_identity, e->user_sid);
+    snprintf(detail, cap, "limits.children_per_identity: this identity has %u children the "
+             "broker tracks", (unsigned)s->max_children_per_identity);
+    return SB_E_LIMIT_REACHED;
+  }
+  return 0;
 }
 
 static void do_spawn(sb__conn *c, sb_request *req) {
   sb__spawn_work *sw;
+  sb__ident *e = c->session.ident;
+  sb__pool *pool;
+  char detail[192];
+  int rc;
 
   if (c->srv->stopping) {
     sb__conn_send_error(c, &req->id, SB_E_SHUTTING_DOWN, NULL, NULL);
@@ -204,10 +161,25 @@ static void do_spawn(sb__conn *c, sb_request *req) {
     sb__conn_send_error(c, &req->id, SB_E_BUSY, "one spawn per connection at a time", NULL);
     return;
   }
-  sw = calloc(1, sizeof *sw);
-  if (sw == NULL) {
-    /* Taken on but not run: pushed copies are still the broker's to close. */
-    if (c->session.transfer == SB_TRANSFER_PUSH) sb__transfer_push_discard(&req->params.spawn);
+  rc = check_identity_limits(c, &req->params.spawn, detail, sizeof detail);
+  pool = rc == 0 ? sb__idents_pool(e) : NULL;
+  if (rc == 0 && pool == NULL) {
+    rc = SB_E_HELPER_UNAVAILABLE;
+    snprintf(detail, sizeof detail, "the helper pool of this identity cannot be made");
+  }
+  sw = rc == 0 ? calloc(1, sizeof *sw) : NULL;
+  if (rc != 0 || sw == NULL) {
+    /* Taken on but not run: pushed copies are the broker's to close, unless
+     * the error is one after which the client closes them itself. */
+    int err = rc != 0 ? rc : SB_E_NOMEM;
+    if (c->session.transfer == SB_TRANSFER_PUSH &&
+        !sb_err_push_stays_with_client(sb_err_rpc_code(err), err))
+      sb__transfer_push_discard(&req->params.spawn);
+    if (rc != 0) {
+      c->srv->stats.spawns_failed++;
+      sb__conn_send_error(c, &req->id, rc, detail, NULL);
+      return;
+    }
     sb__conn_send_error(c, &req->id, SB_E_NOMEM, NULL, NULL);
     return;
   }
@@ -218,11 +190,19 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   sw->job.params = &sw->req.params.spawn;
   sw->job.mode = c->session.transfer;
   sw->job.client_process = c->session.client_process;
-  sw->job.pool = c->srv->pool;
+  sw->job.pool = pool;
+  sw->job.token = c->session.identity.primary;
+  sw->job.service = c->srv->cfg.service;
+  sw->job.test_delay_ms = c->srv->cfg.test_spawn_delay_ms;
+  sw->ident = e;
   sb__conn_ref(c);
   c->spawn_in_flight = true;
+  e->spawns++;
+  sb__idents_work_begin(e);
   if (uv_queue_work(c->srv->loop, &sw->work, spawn_work, spawn_done) != 0) {
     c->spawn_in_flight = false;
+    e->spawns--;
+    sb__idents_work_end(e);
     if (sw->job.mode == SB_TRANSFER_PUSH) sb__transfer_push_discard(&sw->req.params.spawn);
     sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "no worker thread", NULL);
     sb_request_free(&sw->req);
@@ -239,12 +219,12 @@ void sb__dispatch(sb__conn *c, sb_request *req) {
   res.method = req->method;
 
   if (req->method == SB_METHOD_HELLO) {
-    do_hello(c, req);
+    sb__hello(c, req);
     return;
   }
   /* ping works before hello so a monitor can probe liveness cheaply. */
   if (req->method == SB_METHOD_PING) {
-    send_result(c, &req->id, &res);
+    sb__dispatch_send_result(c, &req->id, &res);
     return;
   }
   if (!c->session.greeted) {
@@ -266,14 +246,13 @@ void sb__dispatch(sb__conn *c, sb_request *req) {
       break;
     case SB_METHOD_STATS: {
       sb__pool_stats ps;
-      sb__pool_get_stats(srv->pool, &ps);
+      sb__helpers_get_stats(srv->helpers, &ps);
       res.u.stats = srv->stats;
       res.u.stats.uptime_ms = uv_now(srv->loop) - srv->started_ms;
-      res.u.stats.helpers_idle = ps.idle;
-      res.u.stats.helpers_busy = ps.busy;
+      sb__idents_pool_stats(srv, &res.u.stats.helpers_idle, &res.u.stats.helpers_busy);
       res.u.stats.helpers_created = ps.created;
       res.u.stats.helpers_retired = ps.retired;
-      send_result(c, &req->id, &res);
+      sb__dispatch_send_result(c, &req->id, &res);
       break;
     }
     default:

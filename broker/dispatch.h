@@ -13,7 +13,10 @@
  * no-op. Every request gets exactly one reply, now or later. */
 void sb__dispatch(sb__conn *c, sb_request *req);
 
-/* Tops the helper pool up to its warm size on a worker thread. */
-void sb__dispatch_fill_pool(sb__server *srv);
+/* Tops an identity's helper pool up to its warm size on a worker thread. */
+void sb__dispatch_fill_pool(sb__ident *e);
+
+/* Encodes and sends a result (an OutOfMemory error if it cannot). */
+void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res);
 
 #endif

@@ -46,7 +46,11 @@ static void usage(FILE *to) {
 #ifdef SB_TEST_HOOKS
   fputs("test build only:\n"
         "  --test-rogue CMDLINE --test-rogue-report FILE\n"
-        "                       run CMDLINE in a loop with bInheritHandles=TRUE\n",
+        "                       run CMDLINE in a loop with bInheritHandles=TRUE\n"
+        "  --test-identity-by-client yes\n"
+        "                       tell clients apart by hello's client name too\n"
+        "  --test-spawn-delay-ms N\n"
+        "                       hold each leased helper N ms before creating the child\n",
         to);
 #endif
 }
@@ -144,6 +148,10 @@ static int parse_options(int argc, char **argv, sb__options *o) {
       o->rogue_cmd = val;
     } else if (strcmp(opt, "--test-rogue-report") == 0) {
       o->rogue_report = val;
+    } else if (strcmp(opt, "--test-identity-by-client") == 0) {
+      o->cfg.test_identity_by_client = strcmp(val, "yes") == 0;
+    } else if (strcmp(opt, "--test-spawn-delay-ms") == 0) {
+      o->cfg.test_spawn_delay_ms = (uint32_t)strtoul(val, NULL, 10);
 #endif
     } else {
       fprintf(stderr, "spawnbroker: unknown option '%s'\n", opt);
@@ -220,7 +228,7 @@ static int run(sb__options *o) {
 #endif
   /* Worker threads are done once uv_run returns, so nothing uses the pool
    * any more: closing the helper job kills every helper. */
-  sb__pool_destroy(srv.pool);
+  sb__helpers_destroy(srv.helpers);
   uv_loop_close(loop);
   sb__log(SB_LOG_INFO, "stopped");
   return 0;

@@ -8,33 +8,66 @@
 #include "log.h"
 #include "sb_errors.h"
 
-struct sb__pool {
-  SRWLOCK lock;
+struct sb__helpers {
   HANDLE job;
   HANDLE nul; /* the NUL device, non-inheritable: the helpers' std handles */
   wchar_t *helper_path;
+  LONG max;            /* pool.max_helpers */
+  volatile LONG alive; /* helpers alive or being created, all pools */
+  volatile LONG64 created, retired;
+};
+
+struct sb__pool {
+  sb__helpers *hs;
+  HANDLE token; /* NULL: the broker's own */
+  SRWLOCK lock;
   sb__pool_config cfg;
   sb__helper *idle;   /* singly linked */
   uint32_t nidle;
   uint32_t nbusy;
   uint32_t ncreating; /* helpers sb__pool_fill is creating right now */
   CONDITION_VARIABLE filled; /* signalled when a helper becomes idle or a slot frees */
-  uint64_t created;
-  uint64_t retired;
 };
 
-static void helper_destroy(sb__helper *h) {
+/* Takes one slot of the global budget, or says there is none. */
+static bool budget_take(sb__helpers *hs) {
+  for (;;) {
+    LONG n = hs->alive;
+    if (n >= hs->max) return false;
+    if (InterlockedCompareExchange(&hs->alive, n + 1, n) == n) return true;
+  }
+}
+
+static void budget_give(sb__helpers *hs) { InterlockedDecrement(&hs->alive); }
+
+static void helper_destroy(sb__pool *pool, sb__helper *h) {
   /* Terminating is redundant with the job for a healthy pool but makes a
    * retired helper disappear now rather than at broker exit. */
   TerminateProcess(h->process, 0);
   CloseHandle(h->thread);
   CloseHandle(h->process);
   free(h);
+  budget_give(pool->hs);
 }
 
-/* Creates one suspended helper inside the helper job. Runs without the pool
- * lock: process creation is the slow part of the pool. */
+/* Creates one suspended helper inside the helper job, with the pool's
+ * token when it has one. Runs without the pool lock: process creation is
+ * the slow part of the pool. */
+/* A helper runs as its identity (service mode: the client's primary
+ * token, in the client's Windows session), so that the children it parents
+ * get the client's session, and a helper that cannot be opened by one
+ * client cannot serve another. */
+static BOOL create_process(sb__pool *pool, wchar_t *cmd, DWORD flags, STARTUPINFOEXW *si,
+                           PROCESS_INFORMATION *pi) {
+  if (pool->token != NULL)
+    return CreateProcessAsUserW(pool->token, pool->hs->helper_path, cmd, NULL, NULL, FALSE,
+                                flags, NULL, NULL, &si->StartupInfo, pi);
+  return CreateProcessW(pool->hs->helper_path, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
+                        &si->StartupInfo, pi);
+}
+
 static int helper_create(sb__pool *pool, sb__helper **out) {
+  sb__helpers *hs = pool->hs;
   STARTUPINFOEXW si;
   PROCESS_INFORMATION pi;
   sb__attrs attrs;
@@ -46,7 +79,7 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
   if (h == NULL) return SB_E_NOMEM;
   /* In the helper job from its creation (attrs.h): a broker killed while
    * it creates a helper leaves no suspended helper behind. */
-  rc = sb__attrs_build(&attrs, NULL, NULL, 0, &pool->job);
+  rc = sb__attrs_build(&attrs, NULL, NULL, 0, &hs->job);
   if (rc != 0) {
     sb__log(SB_LOG_ERROR, "cannot build a helper's attribute list: error %lu", attrs.error);
     free(h);
@@ -65,11 +98,9 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
    * any job the broker itself runs in (a service host's, a test runner's);
    * where that job forbids breakaway we retry without it. */
   si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-  si.StartupInfo.hStdInput = si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = pool->nul;
-  if (!CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE,
-                      flags | CREATE_BREAKAWAY_FROM_JOB, NULL, NULL, &si.StartupInfo, &pi) &&
-      !CreateProcessW(pool->helper_path, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
-                      &si.StartupInfo, &pi)) {
+  si.StartupInfo.hStdInput = si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = hs->nul;
+  if (!create_process(pool, cmd, flags | CREATE_BREAKAWAY_FROM_JOB, &si, &pi) &&
+      !create_process(pool, cmd, flags, &si, &pi)) {
     sb__log(SB_LOG_ERROR, "cannot create a helper: error %lu", GetLastError());
     sb__attrs_free(&attrs);
     free(h);
@@ -77,7 +108,7 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
   }
   /* Without the job list attribute: assigned while still suspended, so the
    * helper is never outside the job while it could run. */
-  if (!attrs.job_listed && !AssignProcessToJobObject(pool->job, pi.hProcess)) {
+  if (!attrs.job_listed && !AssignProcessToJobObject(hs->job, pi.hProcess)) {
     sb__log(SB_LOG_ERROR, "cannot put a helper in the helper job: error %lu",
             GetLastError());
     TerminateProcess(pi.hProcess, 0);
@@ -95,28 +126,58 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
   return 0;
 }
 
-int sb__pool_create(const wchar_t *helper_path, const sb__pool_config *cfg,
+int sb__helpers_create(const wchar_t *helper_path, uint32_t max, sb__helpers **out) {
+  sb__helpers *hs = calloc(1, sizeof *hs);
+  int rc;
+  if (hs == NULL) return SB_E_NOMEM;
+  hs->max = (LONG)max;
+  hs->helper_path = _wcsdup(helper_path);
+  if (hs->helper_path == NULL) {
+    free(hs);
+    return SB_E_NOMEM;
+  }
+  rc = sb__job_create_helper_job(&hs->job);
+  if (rc != 0) {
+    free(hs->helper_path);
+    free(hs);
+    return rc;
+  }
+  hs->nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                        NULL, OPEN_EXISTING, 0, NULL);
+  if (hs->nul == INVALID_HANDLE_VALUE) hs->nul = NULL;
+  *out = hs;
+  return 0;
+}
+
+void sb__helpers_destroy(sb__helpers *hs) {
+  if (hs == NULL) return;
+  CloseHandle(hs->job);
+  if (hs->nul != NULL) CloseHandle(hs->nul);
+  free(hs->helper_path);
+  free(hs);
+}
+
+HANDLE sb__helpers_job(sb__helpers *hs) { return hs->job; }
+
+void sb__helpers_get_stats(sb__helpers *hs, sb__pool_stats *out) {
+  out->idle = out->busy = 0;
+  out->created = (uint64_t)InterlockedCompareExchange64(&hs->created, 0, 0);
+  out->retired = (uint64_t)InterlockedCompareExchange64(&hs->retired, 0, 0);
+}
+
+int sb__pool_create(sb__helpers *hs, HANDLE token, const sb__pool_config *cfg,
                     sb__pool **out) {
   sb__pool *pool = calloc(1, sizeof *pool);
-  int rc;
   if (pool == NULL) return SB_E_NOMEM;
+  pool->hs = hs;
   InitializeSRWLock(&pool->lock);
   InitializeConditionVariable(&pool->filled);
   pool->cfg = *cfg;
-  pool->helper_path = _wcsdup(helper_path);
-  if (pool->helper_path == NULL) {
+  if (token != NULL && !DuplicateHandle(GetCurrentProcess(), token, GetCurrentProcess(),
+                                        &pool->token, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
     free(pool);
-    return SB_E_NOMEM;
+    return SB_E_INTERNAL;
   }
-  rc = sb__job_create_helper_job(&pool->job);
-  if (rc != 0) {
-    free(pool->helper_path);
-    free(pool);
-    return rc;
-  }
-  pool->nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                          NULL, OPEN_EXISTING, 0, NULL);
-  if (pool->nul == INVALID_HANDLE_VALUE) pool->nul = NULL;
   *out = pool;
   return 0;
 }
@@ -126,16 +187,21 @@ void sb__pool_destroy(sb__pool *pool) {
   if (pool == NULL) return;
   for (h = pool->idle; h != NULL; h = next) {
     next = h->next;
-    helper_destroy(h);
+    InterlockedIncrement64(&pool->hs->retired);
+    helper_destroy(pool, h);
   }
-  CloseHandle(pool->job);
-  if (pool->nul != NULL) CloseHandle(pool->nul);
-  free(pool->helper_path);
+  if (pool->token != NULL) CloseHandle(pool->token);
   free(pool);
 }
 
 static bool helper_alive(const sb__helper *h) {
   return WaitForSingleObject(h->process, 0) == WAIT_TIMEOUT;
+}
+
+/* Whether one more helper may be made: the pool's maximum and the global
+ * budget, which is taken here. Lock held. */
+static bool slot_free(sb__pool *pool) {
+  return pool->nidle + pool->nbusy + pool->ncreating < pool->cfg.max && budget_take(pool->hs);
 }
 
 int sb__pool_lease(sb__pool *pool, sb__helper **out) {
@@ -149,7 +215,7 @@ int sb__pool_lease(sb__pool *pool, sb__helper **out) {
       pool->idle = h->next;
       pool->nidle--;
       pool->nbusy++;
-    } else if (pool->nidle + pool->nbusy + pool->ncreating < pool->cfg.max) {
+    } else if (slot_free(pool)) {
       pool->nbusy++; /* reserve the slot before creating outside the lock */
     } else if (pool->ncreating > 0) {
       /* Every slot is taken, but a refill is about to make a helper idle:
@@ -177,13 +243,14 @@ int sb__pool_lease(sb__pool *pool, sb__helper **out) {
 
   rc = helper_create(pool, &h);
   AcquireSRWLockExclusive(&pool->lock);
-  if (rc != 0) {
-    pool->nbusy--;
-  } else {
-    pool->created++;
-  }
+  pool->nbusy -= rc != 0;
   ReleaseSRWLockExclusive(&pool->lock);
-  if (rc != 0) return rc;
+  if (rc != 0) {
+    budget_give(pool->hs);
+    WakeAllConditionVariable(&pool->filled);
+    return rc;
+  }
+  InterlockedIncrement64(&pool->hs->created);
   *out = h;
   return 0;
 }
@@ -198,13 +265,14 @@ void sb__pool_return(sb__pool *pool, sb__helper *h, bool clean) {
     h->next = pool->idle;
     pool->idle = h;
     pool->nidle++;
-  } else {
-    pool->retired++;
   }
   ReleaseSRWLockExclusive(&pool->lock);
+  if (!keep) {
+    InterlockedIncrement64(&pool->hs->retired);
+    helper_destroy(pool, h);
+  }
   /* A lease may be waiting for a slot: an idle helper or a freed one. */
   WakeAllConditionVariable(&pool->filled);
-  if (!keep) helper_destroy(h);
 }
 
 void sb__pool_fill(sb__pool *pool) {
@@ -212,8 +280,7 @@ void sb__pool_fill(sb__pool *pool) {
     sb__helper *h;
     bool want;
     AcquireSRWLockExclusive(&pool->lock);
-    want = pool->nidle + pool->ncreating < pool->cfg.warm &&
-           pool->nidle + pool->nbusy + pool->ncreating < pool->cfg.max;
+    want = pool->nidle + pool->ncreating < pool->cfg.warm && slot_free(pool);
     if (want) pool->ncreating++; /* reserve, as in lease */
     ReleaseSRWLockExclusive(&pool->lock);
     if (!want) return;
@@ -221,11 +288,12 @@ void sb__pool_fill(sb__pool *pool) {
       AcquireSRWLockExclusive(&pool->lock);
       pool->ncreating--;
       ReleaseSRWLockExclusive(&pool->lock);
+      budget_give(pool->hs);
       WakeAllConditionVariable(&pool->filled);
       return;
     }
+    InterlockedIncrement64(&pool->hs->created);
     AcquireSRWLockExclusive(&pool->lock);
-    pool->created++;
     pool->ncreating--;
     h->next = pool->idle;
     pool->idle = h;
@@ -239,9 +307,6 @@ void sb__pool_get_stats(sb__pool *pool, sb__pool_stats *out) {
   AcquireSRWLockShared(&pool->lock);
   out->idle = pool->nidle;
   out->busy = pool->nbusy;
-  out->created = pool->created;
-  out->retired = pool->retired;
+  out->created = out->retired = 0;
   ReleaseSRWLockShared(&pool->lock);
 }
-
-HANDLE sb__pool_job(sb__pool *pool) { return pool->job; }

@@ -6,6 +6,7 @@
 
 #include "children.h"
 #include "dispatch.h"
+#include "idents.h"
 #include "log.h"
 #include "registry.h"
 
@@ -26,6 +27,7 @@ void sb__conn_unref(sb__conn *c) {
     sb__registry_disown(c->session.client_process);
     CloseHandle(c->session.client_process);
   }
+  sb__identity_free(&c->session.identity);
   free(c);
 }
 
@@ -40,6 +42,10 @@ static void conn_close(sb__conn *c) {
   c->srv->stats.connections_current--;
   sb__registry_disown(c->pipe.handle);
   sb__children_conn_closed(c->srv, c);
+  if (c->session.ident != NULL) {
+    sb__idents_detach(c->session.ident);
+    c->session.ident = NULL;
+  }
   uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
@@ -179,6 +185,9 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (c == NULL) return;
   c->srv = srv;
   c->refs = 1;
+  /* A process created after this moment cannot be the one that connected
+   * (the pid-reuse check of identity.c). */
+  GetSystemTimeAsFileTime(&c->session.connected_at);
   if (uv_pipe_init(srv->loop, &c->pipe, 0) != 0) {
     free(c);
     return;
@@ -206,18 +215,12 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
   srv->loop = loop;
   srv->cfg = *cfg;
   srv->started_ms = uv_now(loop);
-  {
-    sb__pool_config pc;
-    pc.warm = cfg->s.pool_warm;
-    pc.max = cfg->s.pool_max_helpers;
-    pc.recycle_after = cfg->s.pool_recycle;
-    rc = sb__pool_create(cfg->helper_path, &pc, &srv->pool);
-  }
+  rc = sb__helpers_create(cfg->helper_path, cfg->s.pool_max_helpers, &srv->helpers);
   if (rc != 0) {
     sb__log(SB_LOG_ERROR, "cannot set up the helper pool: %s", sb_err_message(rc));
     return rc;
   }
-  sb__registry_own(sb__pool_job(srv->pool));
+  sb__registry_own(sb__helpers_job(srv->helpers));
   /* Push-mode requests name values in the broker's own table, so every
    * handle the broker holds must be known as its own: what it has now (std
    * handles, the current directory, the console), and below, what it opens
@@ -243,7 +246,14 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
     goto fail_children;
   }
   register_listener_instances(srv);
-  sb__dispatch_fill_pool(srv);
+  /* A console broker serves only its own user, so that identity's pool is
+   * made and warmed now; a service learns its identities from clients. */
+  if (!cfg->service) {
+    sb__identity self;
+    sb__ident *e;
+    if (sb__identity_of_self(&self) == 0 && sb__idents_pin(srv, &self, &e) == 0)
+      sb__dispatch_fill_pool(e);
+  }
   sb__log(SB_LOG_INFO, "listening on %s (transfer %s, warm helpers %u, max %u)",
           cfg->s.pipe, sb_transfer_name(cfg->s.transfer), (unsigned)cfg->s.pool_warm,
           (unsigned)cfg->s.pool_max_helpers);
@@ -252,8 +262,8 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
 fail_children:
   sb__children_shutdown(srv);
 fail_pool:
-  sb__pool_destroy(srv->pool);
-  srv->pool = NULL;
+  sb__helpers_destroy(srv->helpers);
+  srv->helpers = NULL;
   return rc;
 }
 
@@ -269,4 +279,5 @@ void sb__server_stop(sb__server *srv) {
     uv_close((uv_handle_t *)&srv->listener, NULL);
   uv_walk(srv->loop, close_connection_walk, NULL);
   sb__children_shutdown(srv);
+  sb__idents_shutdown(srv);
 }

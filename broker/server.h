@@ -11,12 +11,14 @@
 #include <uv.h>
 #include <windows.h>
 
+#include "identity.h"
 #include "pool.h"
 #include "sb_frame.h"
 #include "sb_proto.h"
 #include "settings.h"
 
 typedef struct sb__child sb__child;
+typedef struct sb__ident sb__ident;
 
 typedef struct sb__broker_config {
   sb__settings s;           /* every setting (settings.h) */
@@ -25,13 +27,21 @@ typedef struct sb__broker_config {
    * broker then runs as a service account, usually LocalSystem, and must
    * create helpers and children with each client's own token. */
   bool service;
+  /* Test builds only (--test-identity-by-client yes): clients that give
+   * different hello.client names are different identities (hello.c). */
+  bool test_identity_by_client;
+  /* Test builds only (--test-spawn-delay-ms N): every spawn holds its
+   * leased helper this long before creating the child, so tests can have
+   * spawns in flight at will. */
+  uint32_t test_spawn_delay_ms;
 } sb__broker_config;
 
 typedef struct sb__server {
   uv_loop_t *loop;
   uv_pipe_t listener;
   sb__broker_config cfg;
-  sb__pool *pool;
+  sb__helpers *helpers;     /* the helper job and budget every pool shares */
+  sb__ident *idents;        /* one entry per client identity (idents.h) */
   uint64_t started_ms;
   sb_stats_result stats;    /* counters served by the "stats" method */
   sb__child *children;      /* every tracked child, see children.h */
@@ -48,6 +58,9 @@ typedef struct sb__session {
   sb_transfer transfer;      /* PULL or PUSH once greeted */
   DWORD client_pid;
   HANDLE client_process;     /* pull mode: opened with PROCESS_DUP_HANDLE */
+  FILETIME connected_at;     /* when the pipe was connected (pid-reuse check) */
+  sb__identity identity;     /* from the impersonation token, at hello */
+  sb__ident *ident;          /* its entry: pool and per-identity counts */
   char owner[192];           /* the client's user SID: who owns its children */
 } sb__session;
 

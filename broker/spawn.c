@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <userenv.h>
+
 #include "attrs.h"
 #include "cmdline.h"
 #include "envblock.h"
@@ -41,14 +43,16 @@ static void fail_handle(sb__spawn_job *j, int err, size_t bad) {
 /* Resolves the program to a full path with SearchPathW, the way a shell user
  * expects: a path is taken as it is (".exe" appended when that is what
  * exists), a bare name is searched in the usual places and on the broker's
- * PATH. Passing the full path as
+ * PATH, or in service mode on the client's PATH only (the broker's is
+ * LocalSystem's: T15). Passing the full path as
  * lpApplicationName keeps CreateProcess from guessing at an unquoted path
  * with spaces (SECURITY-NOTES T15). */
-static int resolve_program(sb__spawn_job *j, const wchar_t *program, wchar_t **out) {
+static int resolve_program(sb__spawn_job *j, const wchar_t *program, const wchar_t *path,
+                           wchar_t **out) {
   wchar_t buf[MAX_PATH * 4];
   DWORD n, attrs;
 
-  n = SearchPathW(NULL, program, L".exe",
+  n = SearchPathW(path, program, L".exe",
                   sizeof buf / sizeof buf[0], buf, NULL);
   if (n == 0 || n >= sizeof buf / sizeof buf[0]) {
     fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program", "%s was not found",
@@ -72,6 +76,22 @@ static int resolve_program(sb__spawn_job *j, const wchar_t *program, wchar_t **o
     return j->err;
   }
   return 0;
+}
+
+/* The PATH a service-mode spawn searches: the request's own PATH entry if
+ * it sets one, else the client's (from its environment block). A malloc'd
+ * string, or NULL for none. */
+static wchar_t *client_search_path(const sb_spawn_params *p, const wchar_t *user_env) {
+  wchar_t *w = NULL;
+  for (size_t i = p->nenv; i-- > 0;) {
+    if (_strnicmp(p->env[i], "PATH=", 5) == 0) {
+      if (sb__utf8_to_wide(p->env[i] + 5, &w) != 0) return NULL;
+      return w;
+    }
+  }
+  for (const wchar_t *e = user_env; e != NULL && *e != L'\0'; e += wcslen(e) + 1)
+    if (_wcsnicmp(e, L"PATH=", 5) == 0) return _wcsdup(e + 5);
+  return NULL;
 }
 
 static int check_cwd(sb__spawn_job *j, const wchar_t *cwd) {
@@ -170,6 +190,25 @@ static int build_crt_fds(const sb__spawn_job *j, const sb__moved *moved,
   return 0;
 }
 
+/* Creates the child suspended, in service mode with the client's token and
+ * on the interactive desktop of the client's session (a NULL desktop would
+ * be the service's own window station), while still impersonating the
+ * client, as OpenVPN's interactive service does, so the image is opened
+ * with the client's rights. */
+static BOOL create_child(const sb__spawn_job *j, const wchar_t *app, wchar_t *cmdline,
+                         BOOL inherit, wchar_t *env, const wchar_t *cwd, STARTUPINFOEXW *si,
+                         PROCESS_INFORMATION *pi) {
+  static wchar_t desktop[] = L"winsta0\\default";
+  DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT |
+                CREATE_BREAKAWAY_FROM_JOB | DETACHED_PROCESS;
+  if (j->token == NULL)
+    return CreateProcessW(app, cmdline, NULL, NULL, inherit, flags, env, cwd, &si->StartupInfo,
+                          pi);
+  if (j->service) si->StartupInfo.lpDesktop = desktop;
+  return CreateProcessAsUserW(j->token, app, cmdline, NULL, NULL, inherit, flags, env, cwd,
+                              &si->StartupInfo, pi);
+}
+
 static int map_create_error(sb__spawn_job *j, DWORD e) {
   switch (e) {
     case ERROR_FILE_NOT_FOUND:
@@ -197,7 +236,8 @@ static int map_create_error(sb__spawn_job *j, DWORD e) {
 void sb__spawn_run(sb__spawn_job *j) {
   const sb_spawn_params *p = j->params;
   wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL, *cmdline = NULL, *env = NULL;
-  wchar_t *base_env = NULL;
+  wchar_t *base_env = NULL, *user_env = NULL, *search = NULL;
+  bool impersonating = false;
   char **args = NULL, *henv = NULL;
   size_t env_chars = 0, bad = 0;
   sb__helper *helper = NULL;
@@ -228,12 +268,31 @@ void sb__spawn_run(sb__spawn_job *j) {
     }
   }
 
-  /* 1. Everything that can be checked without a helper. */
+  /* 1. Everything that can be checked without a helper. In service mode
+   * as the client: the program and directory must be ones the client may
+   * use, not ones only LocalSystem can (SECURITY-NOTES T15). */
+  if (j->token != NULL) {
+    if (!ImpersonateLoggedOnUser(j->token)) {
+      fail(j, SB_E_ACCESS_DENIED, NULL, "the client cannot be impersonated (error %lu)",
+           GetLastError());
+      goto done;
+    }
+    impersonating = true;
+  }
   if (sb__utf8_to_wide(p->program, &wprogram) != 0) {
     fail(j, SB_E_NOMEM, NULL, NULL);
     goto done;
   }
-  if (resolve_program(j, wprogram, &app) != 0) goto done;
+  /* The client's own environment, which its child starts from unless the
+   * request clears it, and whose PATH finds the program. */
+  if (j->token != NULL && !p->clear_env &&
+      !CreateEnvironmentBlock((void **)&user_env, j->token, FALSE)) {
+    fail(j, SB_E_SPAWN_FAILED, "params.env", "the client's environment cannot be built (error %lu)",
+         GetLastError());
+    goto done;
+  }
+  if (j->token != NULL) search = client_search_path(p, user_env);
+  if (resolve_program(j, wprogram, search, &app) != 0) goto done;
   if (p->cwd != NULL) {
     if (sb__utf8_to_wide(p->cwd, &wcwd) != 0) {
       fail(j, SB_E_NOMEM, NULL, NULL);
@@ -253,6 +312,9 @@ void sb__spawn_run(sb__spawn_job *j) {
     fail(j, rc, NULL, "no helper process is available");
     goto done;
   }
+#ifdef SB_TEST_HOOKS
+  if (j->test_delay_ms > 0) Sleep(j->test_delay_ms);
+#endif
   if (j->mode == SB_TRANSFER_PUSH)
     rc = sb__transfer_push(helper->process, p, &claim, &moved, &bad);
   else
@@ -298,8 +360,9 @@ void sb__spawn_run(sb__spawn_job *j) {
     fail(j, SB_E_NOMEM, NULL, NULL);
     goto done;
   }
-  if (!p->clear_env) base_env = GetEnvironmentStringsW();
-  rc = sb__envblock_build(base_env, p->env, p->nenv, p->handles_env, henv, &env, &env_chars);
+  if (!p->clear_env && j->token == NULL) base_env = GetEnvironmentStringsW();
+  rc = sb__envblock_build(base_env != NULL ? base_env : user_env, p->env, p->nenv,
+                          p->handles_env, henv, &env, &env_chars);
   if (rc != 0) {
     fail(j, rc, "params.env", rc == SB_E_ENVIRONMENT_TOO_LARGE
                                   ? "the environment block is too large"
@@ -341,11 +404,7 @@ void sb__spawn_run(sb__spawn_job *j) {
    * inheritable), and the broker's children would differ by whether they
    * are console programs. A child that wants a console can call
    * AllocConsole. */
-  if (!CreateProcessW(app, cmdline, NULL, NULL, moved.n > 0,
-                      CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT |
-                          EXTENDED_STARTUPINFO_PRESENT | CREATE_BREAKAWAY_FROM_JOB |
-                          DETACHED_PROCESS,
-                      env, wcwd, &si.StartupInfo, &pi)) {
+  if (!create_child(j, app, cmdline, moved.n > 0, env, wcwd, &si, &pi)) {
     map_create_error(j, GetLastError());
     goto done;
   }
@@ -395,6 +454,12 @@ done:
   sb__attrs_free(&attrs);
   free(crt);
   if (base_env != NULL) FreeEnvironmentStringsW(base_env);
+  if (user_env != NULL) DestroyEnvironmentBlock(user_env);
+  /* Every path stops impersonating before the worker thread goes back to
+   * libuv's pool, where the next job would otherwise run as this client. */
+  if (impersonating && !RevertToSelf())
+    sb__log(SB_LOG_ERROR, "a worker thread could not stop impersonating (error %lu)",
+            GetLastError());
   free(env);
   free(henv);
   free(cmdline);
@@ -403,6 +468,7 @@ done:
     free(args);
   }
   free(wcwd);
+  free(search);
   free(app);
   free(wprogram);
 }

@@ -8,6 +8,8 @@
 #ifndef SB_BROKER_SPAWN_H
 #define SB_BROKER_SPAWN_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <windows.h>
 
 #include "pool.h"
@@ -18,7 +20,15 @@ typedef struct sb__spawn_job {
   const sb_spawn_params *params;
   sb_transfer mode;
   HANDLE client_process; /* pull mode: the client, opened for PROCESS_DUP_HANDLE */
-  sb__pool *pool;
+  sb__pool *pool;        /* the client identity's helpers */
+  /* Service mode: the client's primary token. The child is created with it
+   * (CreateProcessAsUserW), the program and working directory are checked
+   * while impersonating it, and the child's environment starts from the
+   * client's own (CreateEnvironmentBlock) instead of the broker's. NULL in
+   * console mode, where the broker and its client are one user. */
+  HANDLE token;
+  bool service;
+  uint32_t test_delay_ms; /* test builds: see sb__broker_config */
 
   /* Outputs. On success the caller owns process and job. */
   int err;

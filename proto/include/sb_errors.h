@@ -141,5 +141,11 @@ int sb_err_rpc_code(int err);
 int sb_err_from_name(const char *name);
 /* True for the errors after which the broker closes the connection. */
 bool sb_err_closes_connection(int err);
+/* Push transfer (docs/protocol.md, "Who closes a pushed copy"): whether an
+ * error reply to a spawn, given by its JSON-RPC code and table code, leaves
+ * the pushed copies the client's to close (the broker did not take the
+ * request on). For every other error the broker closes them. The broker
+ * and the client library both decide with this one function. */
+bool sb_err_push_stays_with_client(int rpc_code, int err);
 
 #endif

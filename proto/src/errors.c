@@ -59,3 +59,13 @@ bool sb_err_closes_connection(int err) {
   const sb_err_entry *e = lookup(err);
   return e != NULL && e->rpc == SB_RPC_PARSE_ERROR;
 }
+
+bool sb_err_push_stays_with_client(int rpc_code, int err) {
+  /* The request's shape is judged before the broker processes it at all;
+   * new validation errors keep these JSON-RPC codes, so the codes decide. */
+  if (rpc_code == SB_RPC_PARSE_ERROR || rpc_code == SB_RPC_INVALID_REQUEST ||
+      rpc_code == SB_RPC_METHOD_NOT_FOUND || rpc_code == SB_RPC_INVALID_PARAMS)
+    return true;
+  /* Requests the broker refuses as they arrive, without processing them. */
+  return err == SB_E_HELLO_REQUIRED || err == SB_E_BUSY || err == SB_E_SHUTTING_DOWN;
+}

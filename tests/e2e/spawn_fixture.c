@@ -84,6 +84,18 @@ int sbt_spawn_report(sb_client *c, sb_spawn_params *p, sb_spawn_result *res,
   return rc;
 }
 
+DWORD sbt_spawn_helper_pid(sb_client *c) {
+  sb_spawn_params p;
+  sb_spawn_result res;
+  sbt_child_report rep;
+  DWORD pid;
+  sb_spawn_params_init(&p);
+  if (sbt_spawn_report(c, &p, &res, &rep) != 0) return 0;
+  pid = rep.parent_pid;
+  sbt_child_report_free(&rep);
+  return pid;
+}
+
 size_t sbt_inheritable_values(const sbt_child_report *rep, uint64_t *out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < rep->handle_count && n < cap; i++)

@@ -30,6 +30,9 @@ void sbt_fixture_stop(sbt_broker *b, sb_client *c);
 int sbt_spawn_report(sb_client *c, sb_spawn_params *p, sb_spawn_result *res,
                      sbt_child_report *rep);
 
+/* The helper (the parent pid) of one fresh brokered child, or 0. */
+DWORD sbt_spawn_helper_pid(sb_client *c);
+
 /* The values of the handles the child reports as inheritable, sorted. */
 size_t sbt_inheritable_values(const sbt_child_report *rep, uint64_t *out, size_t cap);
 /* The child-side values of a spawn result, sorted. */

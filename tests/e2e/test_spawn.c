@@ -679,19 +679,6 @@ SB_TEST(helper_exits_at_once_if_resumed) {
   CHECK_STR(r.err, "");
 }
 
-/* The parent pid (= helper) of a fresh brokered child. */
-static DWORD spawn_helper_pid(sb_client *c) {
-  sb_spawn_params p;
-  sb_spawn_result res;
-  sbt_child_report rep;
-  DWORD pid;
-  sb_spawn_params_init(&p);
-  if (sbt_spawn_report(c, &p, &res, &rep) != 0) return 0;
-  pid = rep.parent_pid;
-  sbt_child_report_free(&rep);
-  return pid;
-}
-
 SB_TEST(dead_helper_is_replaced_and_worn_helper_recycled) {
   sbt_broker b;
   sb_client *c;
@@ -699,7 +686,7 @@ SB_TEST(dead_helper_is_replaced_and_worn_helper_recycled) {
   DWORD first, second, third;
   HANDLE h;
   REQUIRE(sbt_fixture_start(&b, L"--warm 1 --max-helpers 1 --recycle 2", &c) == 0);
-  first = spawn_helper_pid(c);
+  first = sbt_spawn_helper_pid(c);
   REQUIRE(first != 0);
   /* Killed from outside while idle: the next spawn notices and replaces it. */
   h = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, first);
@@ -707,11 +694,11 @@ SB_TEST(dead_helper_is_replaced_and_worn_helper_recycled) {
   TerminateProcess(h, 9);
   WaitForSingleObject(h, 5000);
   CloseHandle(h);
-  second = spawn_helper_pid(c);
+  second = sbt_spawn_helper_pid(c);
   CHECK(second != 0 && second != first);
   /* --recycle 2: the second spawn through it retires it. */
-  CHECK_INT(spawn_helper_pid(c), second);
-  third = spawn_helper_pid(c);
+  CHECK_INT(sbt_spawn_helper_pid(c), second);
+  third = sbt_spawn_helper_pid(c);
   CHECK(third != 0 && third != second);
   REQUIRE(sb_client_stats(c, &st) == 0);
   CHECK_INT(st.helpers_retired, 2);
