@@ -23,8 +23,9 @@ void sb__conn_unref(sb__conn *c) {
   if (--c->refs > 0) return;
   sb_frame_reader_free(&c->reader);
   if (c->session.client_process != NULL) {
-    sb__registry_disown(c->session.client_process);
+    /* Closed first, then disowned: registry.h says why. */
     CloseHandle(c->session.client_process);
+    sb__registry_disown(c->session.client_process);
   }
   free(c);
 }
