@@ -289,6 +289,17 @@ void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req) {
   free(kids);
 }
 
+bool sb__children_conn_busy(const sb__server *srv, const sb__conn *c) {
+  for (const sb__child *ch = srv->children; ch != NULL; ch = ch->next) {
+    for (const sb__waiter *w = ch->waiters; w != NULL; w = w->next)
+      if (w->conn == c) return true;
+    if (ch->conn == c && !ch->exited &&
+        (ch->notify_exit || ch->lifetime == SB_LIFETIME_CONNECTION))
+      return true;
+  }
+  return false;
+}
+
 void sb__children_conn_closed(sb__server *srv, sb__conn *c) {
   sb__child *ch = srv->children, *next;
   for (; ch != NULL; ch = next) {

@@ -124,7 +124,7 @@ static void do_hello(sb__conn *c, const sb_request *req) {
   res.u.hello.broker_version = SB_VERSION;
   res.u.hello.pid = (uint32_t)GetCurrentProcessId();
   res.u.hello.transfer = s->transfer;
-  res.u.hello.max_frame_bytes = SB_LIMIT_FRAME_BYTES;
+  res.u.hello.max_frame_bytes = c->srv->cfg.s.max_frame_bytes;
   res.u.hello.max_handles = SB_LIMIT_HANDLES;
   res.u.hello.max_args = SB_LIMIT_ARGS;
   res.u.hello.max_env = SB_LIMIT_ENV;
