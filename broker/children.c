@@ -101,12 +101,13 @@ static void child_free(sb__server *srv, sb__child *ch) {
    * for a callback that may be running right now, so none can touch the
    * record after it is freed. */
   if (ch->wait_handle != NULL) UnregisterWaitEx(ch->wait_handle, INVALID_HANDLE_VALUE);
+  /* Closed first, then disowned (registry.h says why). */
   if (ch->job != NULL) {
-    sb__registry_disown(ch->job);
     CloseHandle(ch->job);
+    sb__registry_disown(ch->job);
   }
-  sb__registry_disown(ch->process);
   CloseHandle(ch->process);
+  sb__registry_disown(ch->process);
   if (ch->conn != NULL) sb__conn_unref(ch->conn);
   if (!ch->exited) srv->stats.children_running--;
   sb__idents_child_gone(ch->ident);
@@ -293,6 +294,17 @@ void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req) {
   free(kids);
 }
 
+bool sb__children_conn_busy(const sb__server *srv, const sb__conn *c) {
+  for (const sb__child *ch = srv->children; ch != NULL; ch = ch->next) {
+    for (const sb__waiter *w = ch->waiters; w != NULL; w = w->next)
+      if (w->conn == c) return true;
+    if (ch->conn == c && !ch->exited &&
+        (ch->notify_exit || ch->lifetime == SB_LIFETIME_CONNECTION))
+      return true;
+  }
+  return false;
+}
+
 void sb__children_conn_closed(sb__server *srv, sb__conn *c) {
   sb__child *ch = srv->children, *next;
   for (; ch != NULL; ch = next) {
@@ -305,8 +317,8 @@ void sb__children_conn_closed(sb__server *srv, sb__conn *c) {
     if (ch->conn != c) continue;
     if (ch->lifetime == SB_LIFETIME_CONNECTION && ch->job != NULL) {
       /* Kill-on-close: closing the broker's only handle ends the job. */
-      sb__registry_disown(ch->job);
       CloseHandle(ch->job);
+      sb__registry_disown(ch->job);
       ch->job = NULL;
     }
     sb__conn_unref(c);

@@ -39,6 +39,11 @@ int sb__children_add(sb__server *srv, sb__conn *c, sb__ident *ident, HANDLE proc
 void sb__children_wait(sb__server *srv, sb__conn *c, const sb_request *req);
 void sb__children_kill(sb__server *srv, sb__conn *c, const sb_request *req);
 void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req);
+/* Whether connection c still expects something of its children: a pending
+ * wait, or a running child whose exit it will be told of (notify_exit) or
+ * that dies with it (the connection lifetime). Such a connection is not
+ * idle (limits.idle_timeout_ms). */
+bool sb__children_conn_busy(const sb__server *srv, const sb__conn *c);
 /* The connection is closing: its "connection" children die, its waiters go. */
 void sb__children_conn_closed(sb__server *srv, sb__conn *c);
 /* The broker is stopping: stop watching, close everything. */

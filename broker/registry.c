@@ -7,7 +7,9 @@
 #include "sb_errors.h"
 
 /* The broker holds a few hundred handles at most, so a plain array with a
- * linear search is fast enough and obviously correct. */
+ * linear search is fast enough and obviously correct. The owned set is a
+ * multiset (a value may appear more than once, see registry.h); the claimed
+ * set never holds a value twice. */
 typedef struct sb__hset {
   uintptr_t *v;
   size_t n, cap;
@@ -44,7 +46,7 @@ void sb__registry_own(HANDLE h) {
   AcquireSRWLockExclusive(&sb__reg_lock);
   /* Out of memory here only weakens push-mode checks for this value; the
    * broker refuses push requests rather than run without the registry. */
-  if (hset_find(&sb__owned, (uintptr_t)h) < 0) (void)hset_add(&sb__owned, (uintptr_t)h);
+  (void)hset_add(&sb__owned, (uintptr_t)h);
   ReleaseSRWLockExclusive(&sb__reg_lock);
 }
 
@@ -52,6 +54,14 @@ void sb__registry_disown(HANDLE h) {
   AcquireSRWLockExclusive(&sb__reg_lock);
   hset_remove(&sb__owned, (uintptr_t)h);
   ReleaseSRWLockExclusive(&sb__reg_lock);
+}
+
+int sb__registry_owns(HANDLE h) {
+  int owned;
+  AcquireSRWLockShared(&sb__reg_lock);
+  owned = hset_find(&sb__owned, (uintptr_t)h) >= 0;
+  ReleaseSRWLockShared(&sb__reg_lock);
+  return owned;
 }
 
 int sb__registry_claim(HANDLE h) {

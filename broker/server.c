@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include "children.h"
 #include "dispatch.h"
 #include "idents.h"
+#include "listener.h"
 #include "log.h"
 #include "registry.h"
 
@@ -24,8 +27,9 @@ void sb__conn_unref(sb__conn *c) {
   if (--c->refs > 0) return;
   sb_frame_reader_free(&c->reader);
   if (c->session.client_process != NULL) {
-    sb__registry_disown(c->session.client_process);
+    /* Closed first, then disowned: registry.h says why. */
     CloseHandle(c->session.client_process);
+    sb__registry_disown(c->session.client_process);
   }
   sb__identity_free(&c->session.identity);
   free(c);
@@ -36,18 +40,59 @@ static void on_conn_closed(uv_handle_t *h) {
   sb__conn_unref(c);
 }
 
+static void on_timer_closed(uv_handle_t *h) { sb__conn_unref(h->data); }
+
 static void conn_close(sb__conn *c) {
+  HANDLE pipe = c->pipe.handle;
   if (c->closing) return;
   c->closing = true;
   c->srv->stats.connections_current--;
-  sb__registry_disown(c->pipe.handle);
   sb__children_conn_closed(c->srv, c);
   if (c->session.ident != NULL) {
     sb__idents_detach(c->session.ident);
     c->session.ident = NULL;
   }
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  /* uv_close closes the pipe handle at once (libuv's close_pipe), so the
+   * value is disowned after it is closed, as registry.h asks. */
   uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+  sb__registry_disown(pipe);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Timers: idle timeout, request deadline, closing grace                    */
+
+static void on_conn_timer(uv_timer_t *t);
+
+static void timer_start(sb__conn *c, sb__conn_timer what, uint32_t ms) {
+  c->timer_for = what;
+  uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+}
+
+/* Restarts the idle countdown: called when a frame arrived or a reply or
+ * event went out, unless a frame is being received (its deadline runs) or
+ * the connection is on its way out. */
+static void idle_restart(sb__conn *c) {
+  if (c->closing || c->refusing || c->timer_for != SB__TIMER_IDLE) return;
+  timer_start(c, SB__TIMER_IDLE, c->srv->cfg.s.idle_timeout_ms);
+}
+
+/* After input was read: a frame that is not whole yet runs against its
+ * deadline, counted from its first byte (from this read when the previous
+ * frame ended in it); otherwise the connection idles from its last frame. */
+static void timers_after_read(sb__conn *c, bool frame_done) {
+  if (c->closing || c->refusing) return;
+  if (sb_frame_reader_pending(&c->reader) > 0) {
+    if (c->timer_for != SB__TIMER_DEADLINE || frame_done)
+      timer_start(c, SB__TIMER_DEADLINE, c->srv->cfg.s.request_deadline_ms);
+  } else if (frame_done || c->timer_for == SB__TIMER_DEADLINE) {
+    timer_start(c, SB__TIMER_IDLE, c->srv->cfg.s.idle_timeout_ms);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                  */
 
 static void on_written(uv_write_t *req, int status) {
   sb__write *w = (sb__write *)req;
@@ -78,7 +123,9 @@ static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
     sb_buf_free(&w->buf);
     free(w);
     conn_close(c);
+    return;
   }
+  idle_restart(c);
 }
 
 void sb__conn_send(sb__conn *c, sb_buf *buf) { conn_write(c, buf, false); }
@@ -94,24 +141,92 @@ void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *deta
   conn_write(c, &reply, false);
 }
 
-/* Sends an error reply for a frame that could not be used; errors that leave
- * the stream without a trustworthy frame boundary also end the connection. */
-static void conn_refuse(sb__conn *c, const sb_decode_error *derr) {
+/* Sends a last error reply and ends the connection once it is written. A
+ * client that does not read it gets limits.request_deadline_ms before the
+ * connection is closed anyway, so a full pipe cannot keep it open. */
+static void conn_end(sb__conn *c, const sb_id *id, int err, const char *detail,
+                     const char *path) {
   sb_buf reply = {0};
-  bool close_after = sb_err_closes_connection(derr->err);
-
-  c->srv->stats.errors_total++;
-  sb__log(SB_LOG_DEBUG, "refused frame: %s %s %s", sb_err_name(derr->err), derr->path,
-          derr->detail);
-  if (close_after) {
-    c->refusing = true;
-    uv_read_stop((uv_stream_t *)&c->pipe);
-  }
-  if (sb_encode_error(&derr->id, derr->err, derr->detail, derr->path, &reply) != 0) {
+  if (c->closing || c->refusing) return;
+  c->refusing = true;
+  uv_read_stop((uv_stream_t *)&c->pipe);
+  timer_start(c, SB__TIMER_CLOSING, c->srv->cfg.s.request_deadline_ms);
+  if (sb_encode_error(id, err, detail, path, &reply) != 0) {
     conn_close(c);
     return;
   }
-  conn_write(c, &reply, close_after);
+  conn_write(c, &reply, true);
+}
+
+/* Ends the connection with LimitReached (id null: it answers no request). */
+static void conn_end_limit(sb__conn *c, const char *detail) {
+  sb_id none;
+  memset(&none, 0, sizeof none);
+  none.kind = SB_ID_NULL;
+  conn_end(c, &none, SB_E_LIMIT_REACHED, detail, NULL);
+}
+
+static void on_conn_timer(uv_timer_t *t) {
+  sb__conn *c = t->data;
+  sb__server *srv = c->srv;
+  char detail[160];
+
+  if (c->closing) return;
+  switch (c->timer_for) {
+    case SB__TIMER_DEADLINE:
+      srv->stats.limit_request_deadlines++;
+      sb__log(SB_LOG_WARN,
+              "closing the connection of pid %lu: limits.request_deadline_ms (%u) passed with "
+              "a frame still incomplete (%lu bytes)",
+              (unsigned long)c->peer_pid, (unsigned)srv->cfg.s.request_deadline_ms,
+              (unsigned long)sb_frame_reader_pending(&c->reader));
+      snprintf(detail, sizeof detail,
+               "limits.request_deadline_ms: a frame must arrive whole within %u ms of its "
+               "first byte",
+               (unsigned)srv->cfg.s.request_deadline_ms);
+      conn_end_limit(c, detail);
+      break;
+    case SB__TIMER_IDLE:
+      /* Something in flight is not idleness: check again one period on. */
+      if (c->spawn_in_flight || sb__children_conn_busy(srv, c)) {
+        timer_start(c, SB__TIMER_IDLE, srv->cfg.s.idle_timeout_ms);
+        break;
+      }
+      srv->stats.limit_idle_timeouts++;
+      sb__log(SB_LOG_WARN,
+              "closing the connection of pid %lu: limits.idle_timeout_ms (%u) passed with "
+              "nothing in flight and no frame",
+              (unsigned long)c->peer_pid, (unsigned)srv->cfg.s.idle_timeout_ms);
+      snprintf(detail, sizeof detail,
+               "limits.idle_timeout_ms: the connection was idle for %u ms",
+               (unsigned)srv->cfg.s.idle_timeout_ms);
+      conn_end_limit(c, detail);
+      break;
+    case SB__TIMER_CLOSING:
+      srv->stats.limit_request_deadlines++;
+      sb__log(SB_LOG_WARN,
+              "closing the connection of pid %lu: its client did not read the last reply "
+              "within limits.request_deadline_ms (%u)",
+              (unsigned long)c->peer_pid, (unsigned)srv->cfg.s.request_deadline_ms);
+      conn_close(c);
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                  */
+
+/* Answers a frame that could not be used; errors that leave the stream
+ * without a trustworthy frame boundary also end the connection. */
+static void conn_refuse(sb__conn *c, const sb_decode_error *derr) {
+  sb__log(SB_LOG_DEBUG, "refused frame: %s %s %s", sb_err_name(derr->err), derr->path,
+          derr->detail);
+  if (sb_err_closes_connection(derr->err)) {
+    c->srv->stats.errors_total++;
+    conn_end(c, &derr->id, derr->err, derr->detail, derr->path);
+    return;
+  }
+  sb__conn_send_error(c, &derr->id, derr->err, derr->detail, derr->path);
 }
 
 static void conn_frame(sb__conn *c, const char *frame, size_t len) {
@@ -129,6 +244,25 @@ static void conn_frame(sb__conn *c, const char *frame, size_t len) {
   sb_request_free(&req);
 }
 
+/* The reader refused its input: the frame passed limits.frame_bytes. */
+static void conn_frame_too_large(sb__conn *c, int rc) {
+  sb__server *srv = c->srv;
+  sb_decode_error derr;
+  memset(&derr, 0, sizeof derr);
+  derr.err = rc;
+  derr.id.kind = SB_ID_NULL;
+  if (rc == SB_E_FRAME_TOO_LARGE) {
+    srv->stats.limit_frame_bytes++;
+    sb__log(SB_LOG_WARN,
+            "closing the connection of pid %lu: a frame passed limits.frame_bytes (%u)",
+            (unsigned long)c->peer_pid, (unsigned)srv->cfg.s.max_frame_bytes);
+    snprintf(derr.detail, sizeof derr.detail,
+             "limits.frame_bytes: a frame may hold at most %u bytes before its newline",
+             (unsigned)srv->cfg.s.max_frame_bytes);
+  }
+  conn_refuse(c, &derr);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   sb__conn *c = (sb__conn *)h;
   (void)suggested;
@@ -139,6 +273,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   sb__conn *c = (sb__conn *)s;
   const char *p = buf->base;
   size_t left;
+  bool frame_done = false;
 
   if (nread < 0) {
     conn_close(c);
@@ -150,63 +285,103 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     const char *frame = NULL;
     int rc = sb_frame_reader_feed(&c->reader, p, left, &used, &frame, &flen);
     if (rc != 0) {
-      sb_decode_error derr;
-      memset(&derr, 0, sizeof derr);
-      derr.err = rc;
-      derr.id.kind = SB_ID_NULL;
-      conn_refuse(c, &derr);
+      conn_frame_too_large(c, rc);
       return;
     }
     p += used;
     left -= used;
-    if (frame != NULL) conn_frame(c, frame, flen);
+    if (frame != NULL) {
+      frame_done = true;
+      conn_frame(c, frame, flen);
+    }
   }
+  timers_after_read(c, frame_done);
 }
 
-/* Registers the listener's pending pipe instances (libuv keeps several
- * accept instances open and replaces each one it accepts) as the broker's
- * own, for push-mode checks. Called at start and after every accept; the
- * instance libuv creates inside uv_accept is unregistered until then, a
- * window that goes away when the broker creates its own instances. */
-static void register_listener_instances(sb__server *srv) {
-  for (int i = 0; i < srv->listener.pipe.serv.pending_instances; i++)
-    sb__registry_own(srv->listener.pipe.serv.accept_reqs[i].pipeHandle);
+/* ------------------------------------------------------------------------ */
+/* Accepting                                                                */
+
+/* Refuses a connected instance that never became a connection. */
+static void refuse_instance(sb__server *srv, HANDLE pipe, int err, const char *detail) {
+  sb_buf reply = {0};
+  sb_id none;
+  memset(&none, 0, sizeof none);
+  none.kind = SB_ID_NULL;
+  if (sb_encode_error(&none, err, detail, NULL, &reply) == 0)
+    sb__listener_refuse(srv->listener, pipe, reply.data, reply.len);
+  else
+    sb__listener_close_instance(pipe);
+  sb_buf_free(&reply);
 }
 
-static void on_connection(uv_stream_t *listener, int status) {
-  sb__server *srv = listener->data;
+/* A client connected (listener.h): the loop thread now owns the instance. */
+static void on_connection(void *arg, HANDLE pipe) {
+  sb__server *srv = arg;
   sb__conn *c;
+  ULONG pid = 0;
+  int fd;
 
-  if (status < 0) {
-    sb__log(SB_LOG_WARN, "accept failed: %s", uv_strerror(status));
+  GetNamedPipeClientProcessId(pipe, &pid);
+  if (srv->stopping) {
+    refuse_instance(srv, pipe, SB_E_SHUTTING_DOWN, NULL);
+    return;
+  }
+  if (srv->stats.connections_current >= srv->cfg.s.max_connections) {
+    char detail[128];
+    srv->stats.limit_connections++;
+    sb__log(SB_LOG_WARN, "refused a connection of pid %lu: limits.connections (%u) are open",
+            (unsigned long)pid, (unsigned)srv->cfg.s.max_connections);
+    snprintf(detail, sizeof detail, "limits.connections: %u connections are open",
+             (unsigned)srv->cfg.s.max_connections);
+    refuse_instance(srv, pipe, SB_E_LIMIT_REACHED, detail);
     return;
   }
   c = calloc(1, sizeof *c);
-  if (c == NULL) return;
+  if (c == NULL || uv_pipe_init(srv->loop, &c->pipe, 0) != 0) {
+    free(c);
+    sb__log(SB_LOG_ERROR, "no memory for a connection of pid %lu", (unsigned long)pid);
+    refuse_instance(srv, pipe, SB_E_NOMEM, NULL);
+    return;
+  }
   c->srv = srv;
-  c->refs = 1;
+  c->refs = 2; /* the connection and its timer, each released by its close */
+  c->peer_pid = pid;
   /* A process created after this moment cannot be the one that connected
    * (the pid-reuse check of identity.c). */
   GetSystemTimeAsFileTime(&c->session.connected_at);
-  if (uv_pipe_init(srv->loop, &c->pipe, 0) != 0) {
-    free(c);
-    return;
-  }
   /* Marks the handle as a connection for sb__server_stop's walk. */
   c->pipe.data = c;
+  uv_timer_init(srv->loop, &c->timer);
+  c->timer.data = c;
   srv->stats.connections_current++;
   srv->stats.connections_total++;
-  if (sb_frame_reader_init(&c->reader, SB_LIMIT_FRAME_BYTES) != 0 ||
-      uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
+  /* uv_pipe_open takes a C runtime descriptor, not a HANDLE: the instance
+   * gets one, which libuv closes (and with it the instance) in uv_close.
+   * libuv 1.44.2 accepts a server end connected outside libuv: it only
+   * sets byte read mode, reads the handle's access (both directions here)
+   * and attaches it to the loop's completion port (docs/wine.md). */
+  fd = _open_osfhandle((intptr_t)pipe, _O_BINARY);
+  if (fd < 0) {
+    sb__log(SB_LOG_ERROR, "no C runtime descriptor is left for a connection of pid %lu",
+            (unsigned long)pid);
+    refuse_instance(srv, pipe, SB_E_INTERNAL, "the broker has no file descriptor left");
+    conn_close(c);
+    return;
+  }
+  if (uv_pipe_open(&c->pipe, fd) != 0) {
+    sb__log(SB_LOG_ERROR, "libuv cannot take the connection of pid %lu", (unsigned long)pid);
+    _close(fd); /* closes the instance */
+    sb__registry_disown(pipe);
+    conn_close(c);
+    return;
+  }
+  if (sb_frame_reader_init(&c->reader, srv->cfg.s.max_frame_bytes) != 0 ||
       uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0) {
     conn_close(c);
     return;
   }
-  /* The connection's pipe is a File handle in the broker's table, exactly
-   * the kind a push request could name to steal another client's session. */
-  sb__registry_own(c->pipe.handle);
-  register_listener_instances(srv);
-  sb__log(SB_LOG_DEBUG, "client connected");
+  timer_start(c, SB__TIMER_IDLE, srv->cfg.s.idle_timeout_ms);
+  sb__log(SB_LOG_DEBUG, "client pid %lu connected", (unsigned long)pid);
 }
 
 int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *cfg) {
@@ -232,20 +407,10 @@ int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *
   }
   rc = sb__children_init(srv);
   if (rc != 0) goto fail_pool;
-  if (uv_pipe_init(loop, &srv->listener, 0) != 0) {
-    rc = SB_E_INTERNAL;
-    goto fail_children;
-  }
-  srv->listener.data = srv;
-  rc = uv_pipe_bind(&srv->listener, cfg->s.pipe);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
-  if (rc != 0) {
-    sb__log(SB_LOG_ERROR, "cannot listen on %s: %s", cfg->s.pipe, uv_strerror(rc));
-    uv_close((uv_handle_t *)&srv->listener, NULL);
-    rc = SB_E_IO;
-    goto fail_children;
-  }
-  register_listener_instances(srv);
+  rc = sb__listener_start(loop, cfg->s.pipe, sb__clients_effective(cfg->s.clients, cfg->service),
+                          on_connection, srv, &srv->listener);
+  if (rc != 0) goto fail_children;
+  sb__log(SB_LOG_DEBUG, "pipe security descriptor %s", sb__listener_sddl(srv->listener));
   /* A console broker serves only its own user, so that identity's pool is
    * made and warmed now; a service learns its identities from clients. */
   if (!cfg->service) {
@@ -275,8 +440,8 @@ static void close_connection_walk(uv_handle_t *h, void *arg) {
 
 void sb__server_stop(sb__server *srv) {
   srv->stopping = true;
-  if (!uv_is_closing((uv_handle_t *)&srv->listener))
-    uv_close((uv_handle_t *)&srv->listener, NULL);
+  sb__listener_stop(srv->listener);
+  srv->listener = NULL;
   uv_walk(srv->loop, close_connection_walk, NULL);
   sb__children_shutdown(srv);
   sb__idents_shutdown(srv);

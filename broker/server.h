@@ -19,6 +19,7 @@
 
 typedef struct sb__child sb__child;
 typedef struct sb__ident sb__ident;
+typedef struct sb__listener sb__listener;
 
 typedef struct sb__broker_config {
   sb__settings s;           /* every setting (settings.h) */
@@ -38,7 +39,7 @@ typedef struct sb__broker_config {
 
 typedef struct sb__server {
   uv_loop_t *loop;
-  uv_pipe_t listener;
+  sb__listener *listener;   /* the pipe's listening instances (listener.h) */
   sb__broker_config cfg;
   sb__helpers *helpers;     /* the helper job and budget every pool shares */
   sb__ident *idents;        /* one entry per client identity (idents.h) */
@@ -64,16 +65,26 @@ typedef struct sb__session {
   char owner[192];           /* the client's user SID: who owns its children */
 } sb__session;
 
+/* What a connection's timer is counting down to (server.c). */
+typedef enum sb__conn_timer {
+  SB__TIMER_IDLE,     /* limits.idle_timeout_ms since the last frame or reply */
+  SB__TIMER_DEADLINE, /* limits.request_deadline_ms since a frame's first byte */
+  SB__TIMER_CLOSING   /* limits.request_deadline_ms for the last reply to leave */
+} sb__conn_timer;
+
 typedef struct sb__conn {
   uv_pipe_t pipe; /* first: libuv hands back &pipe as the handle */
   sb__server *srv;
   sb_frame_reader reader;
   sb__session session;
   char readbuf[4096];
+  uv_timer_t timer;      /* idle timeout, request deadline, closing grace */
+  sb__conn_timer timer_for;
+  DWORD peer_pid;        /* GetNamedPipeClientProcessId at accept, for the log */
   bool closing;          /* uv_close was called */
   bool refusing;         /* a fatal error reply is queued; read nothing more */
   bool spawn_in_flight;  /* at most one spawn per connection (Busy) */
-  int refs;              /* the connection itself plus work in flight */
+  int refs;              /* the connection itself, its timer, and work in flight */
 } sb__conn;
 
 int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *cfg);

@@ -38,9 +38,10 @@ static const row sb__rows[] = {
       "how clients' handles reach the broker: auto (pull, push for a client the broker "
       "cannot open), or pull or push for every client"},
      K_TRANSFER, offsetof(sb__settings, transfer), 0, 0, 0},
-    {{"clients", "--clients", "interactive, authenticated or owner", "\"interactive\"", "",
-      "who may connect besides SYSTEM and Administrators: interactive users, every "
-      "authenticated user, or only the broker's own user"},
+    {{"clients", "--clients", "auto, interactive, authenticated or owner", "\"auto\"", "",
+      "who may connect besides SYSTEM, Administrators and the broker's own user: auto (owner "
+      "in console mode, interactive as a service), interactive users, every authenticated "
+      "user, or nobody else (owner)"},
      K_CLIENTS, offsetof(sb__settings, clients), 0, 0, 0},
     SB__UINT_SETTINGS(SB__UINT_ROW)
     {{"log.level", "--log-level", "error, warn, info or debug", "\"info\"", "", "log detail"},
@@ -89,13 +90,19 @@ void sb__settings_init(sb__settings *s) {
 #undef SB__SETTING_DEFAULT
   snprintf(s->pipe, sizeof s->pipe, "%s", SB__DEFAULT_PIPE);
   s->transfer = SB_TRANSFER_AUTO;
-  s->clients = SB__CLIENTS_INTERACTIVE;
+  s->clients = SB__CLIENTS_AUTO;
   s->log_level = SB_LOG_INFO;
   s->event_log = true;
 }
 
 static const char *const sb__transfer_names[] = {"auto", "pull", "push"};
-static const char *const sb__clients_names[] = {"interactive", "authenticated", "owner"};
+/* In sb__clients order. */
+static const char *const sb__clients_names[] = {"interactive", "authenticated", "owner", "auto"};
+
+sb__clients sb__clients_effective(sb__clients setting, bool service) {
+  if (setting != SB__CLIENTS_AUTO) return setting;
+  return service ? SB__CLIENTS_INTERACTIVE : SB__CLIENTS_OWNER;
+}
 
 static int enum_from(const char *text, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
@@ -162,7 +169,7 @@ static int put_text(sb__settings *s, const row *r, const char *text, char *err, 
       s->transfer = (sb_transfer)i;
       return 0;
     case K_CLIENTS:
-      i = enum_from(text, sb__clients_names, 3);
+      i = enum_from(text, sb__clients_names, 4);
       if (i < 0) break;
       s->clients = (sb__clients)i;
       return 0;

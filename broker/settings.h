@@ -24,13 +24,21 @@
 
 #include "sb_proto.h"
 
-/* Who may connect to the pipe besides SYSTEM and Administrators (the
- * pipe's access list, docs/security.md). */
+/* Who may connect to the pipe besides SYSTEM, Administrators and the
+ * broker's own user (the pipe's access list, docs/security.md). */
 typedef enum sb__clients {
   SB__CLIENTS_INTERACTIVE,   /* users logged on interactively (IU) */
   SB__CLIENTS_AUTHENTICATED, /* every authenticated user (AU), services too */
-  SB__CLIENTS_OWNER          /* only the broker's own user: console mode */
+  SB__CLIENTS_OWNER,         /* nobody else: only the broker's own user */
+  /* The default: OWNER in console mode, INTERACTIVE as a service. A console
+   * broker creates every child with its own token, whoever asked, so letting
+   * other users in would let them run programs as the broker's user; a
+   * service creates each child with its client's token. */
+  SB__CLIENTS_AUTO
 } sb__clients;
+
+/* What `clients` means for a broker in service mode or not: AUTO resolved. */
+sb__clients sb__clients_effective(sb__clients setting, bool service);
 
 /* X(field, "name", "--flag" or NULL, default, min, max, "meaning") */
 #define SB__UINT_SETTINGS(X)                                                                  \
@@ -44,8 +52,9 @@ typedef enum sb__clients {
     "spawns through one helper before it is replaced")                                        \
   X(pool_idle_ms, "pool.idle_ms", NULL, 60000, 0, 86400000,                                   \
     "how long an identity's helpers stay after its last connection closed")                   \
-  X(max_connections, "limits.connections", "--max-connections", 256, 1, 65536,               \
-    "connections open at once, all clients together")                                         \
+  X(max_connections, "limits.connections", "--max-connections", 256, 1, 2000,                \
+    "connections open at once, all clients together (each holds a C runtime file "            \
+    "descriptor, of which msvcrt has 2048)")                                                  \
   X(max_connections_per_identity, "limits.connections_per_identity", NULL, 64, 1, 65536,      \
     "connections open at once for one identity (at most limits.connections)")                 \
   X(max_spawns_per_identity, "limits.spawns_in_flight_per_identity", NULL, 16, 1, 4096,       \

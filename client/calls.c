@@ -18,6 +18,25 @@ int sb__encode(sb_client *c, const sb_request *req, sb_buf *out) {
   sb_decode_error d;
   sb_rpc_error e;
   int rc = sb_encode_request(req, out, &d);
+  /* A broker may take smaller frames than the protocol's most
+   * (limits.frame_bytes) and closes a connection that sends a longer one;
+   * hello said how much (0 before hello), so such a request stays here. */
+  if (rc == 0 && c->hello.max_frame_bytes != 0 && out->len - 1 > c->hello.max_frame_bytes) {
+    sb_rpc_error big;
+    char detail[160];
+    memset(&big, 0, sizeof big);
+    big.err = SB_E_FRAME_TOO_LARGE;
+    big.rpc_code = sb_err_rpc_code(big.err);
+    big.name = sb_err_name(big.err);
+    big.message = sb_err_message(big.err);
+    snprintf(detail, sizeof detail,
+             "the request is %lu bytes; the broker takes at most %lu (hello.max_frame_bytes)",
+             (unsigned long)(out->len - 1), (unsigned long)c->hello.max_frame_bytes);
+    big.detail = detail;
+    sb__last_error_set(c->serial, &big);
+    sb_buf_free(out);
+    return big.err;
+  }
   if (rc == 0) return 0;
   /* The encoder runs the broker's own validation: what it refuses, the
    * broker would refuse with the same error, path and detail, so the

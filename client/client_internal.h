@@ -148,6 +148,7 @@ struct sb_client {
   sb_hello_result hello;
   char broker_version[65];
   HANDLE broker_process; /* push mode only: PROCESS_DUP_HANDLE on the broker */
+  ULONG server_pid;      /* the pipe's server once sb__server_check passed, else 0 */
 };
 
 /* The current per-call reply timeout (spawnclient.c). */
@@ -193,6 +194,16 @@ int sb__encode(sb_client *c, const sb_request *req, sb_buf *out);
  * result as req->method's (calls.c). */
 int sb__request(sb_client *c, sb_request *req, const sb__deadline *dl, sb_result *res,
                 sb__pending *p);
+
+/* The pipe's server (server_check.c). */
+/* Converts a SID in text form (S-1-5-18) into out (cap bytes); 0 or
+ * SB_E_INVALID_ARGUMENT. */
+int sb__server_sid_parse(const char *text, void *out, size_t cap);
+/* Checks the user the pipe's server process runs as: pinned (a SID from
+ * sb__server_sid_parse) when not NULL, else LocalSystem or this process's
+ * own user. 0 and c->server_pid set, or SB_E_ACCESS_DENIED / SB_E_IO with
+ * the thread's last error saying why. */
+int sb__server_check(sb_client *c, void *pinned);
 
 /* Push mode (spawn_push.c). */
 int sb__push_prepare(sb_client *c); /* at connect: verify and open the broker */

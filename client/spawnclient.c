@@ -60,6 +60,7 @@ int sb_client_connect_ex(const char *pipe_name, uint32_t timeout_ms,
                          const sb_client_options *o, sb_client **out) {
   static volatile LONG64 serials;
   sb_client_options defaults;
+  unsigned char pinned[SECURITY_MAX_SID_SIZE];
   sb__deadline dl = sb__deadline_in(timeout_ms);
   sb_client *c;
   int rc;
@@ -92,12 +93,28 @@ int sb_client_connect_ex(const char *pipe_name, uint32_t timeout_ms,
     sb__last_error_local(c->serial, rc, "the pipe name is empty or too long");
     goto fail;
   }
+  if (o->server_sid != NULL && sb__server_sid_parse(o->server_sid, pinned, sizeof pinned) != 0) {
+    rc = SB_E_INVALID_ARGUMENT;
+    sb__last_error_local(c->serial, rc, "sb_client_options.server_sid \"%s\" is not a SID",
+                         o->server_sid);
+    goto fail;
+  }
   rc = sb__pipe_open(c->serial, c->pipe_name, &dl, &c->pipe);
   if (rc != 0) goto fail;
+  /* The server is checked before the first byte goes out when the caller
+   * named its user or asked for push: hello's answer would not make it any
+   * more trustworthy (spawnclient.h, server_sid). */
+  if (o->server_sid != NULL || o->transfer == SB_TRANSFER_PUSH) {
+    rc = sb__server_check(c, o->server_sid != NULL ? pinned : NULL);
+    if (rc != 0) goto fail;
+  }
   rc = greet(c, o, &dl);
   if (rc != 0) goto fail;
   if (c->hello.transfer == SB_TRANSFER_PUSH) {
-    rc = sb__push_prepare(c);
+    /* The broker offered push: handles will go to it, so it is checked
+     * before any is pushed. */
+    if (c->server_pid == 0) rc = sb__server_check(c, NULL);
+    if (rc == 0) rc = sb__push_prepare(c);
     if (rc != 0) goto fail;
   }
   *out = c;

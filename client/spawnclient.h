@@ -80,6 +80,26 @@ typedef struct sb_client_options {
   /* How long each call waits for its reply (sb_client_wait adds its own
    * timeout to this). Default SB_CLIENT_INFINITE. */
   uint32_t call_timeout_ms;
+  /* The user the broker must run as, as a SID in text form: "S-1-5-18" for
+   * a broker running as LocalSystem, or a service account's SID. Default
+   * NULL.
+   *
+   * The library checks the user of the pipe's server process (its token;
+   * when the token cannot be read, as a non-administrator cannot read a
+   * LocalSystem service's, the pipe's owner, which the broker makes its own
+   * user) before it sends the server anything that matters:
+   *   - with server_sid set: before it sends anything at all, in any
+   *     transfer mode; the server must run as exactly that user;
+   *   - without it: before it sends anything when the transfer asked for is
+   *     push, and before it pushes any handle when the broker offers push;
+   *     the server must run as LocalSystem or as this process's own user.
+   *     In pull mode the broker takes handles itself, and only a process
+   *     with the right to open this one could, so nothing is checked.
+   * In push mode the library also checks that hello.pid is the pipe's
+   * server process. A server that fails a check gets nothing more and the
+   * connect fails with SB_E_ACCESS_DENIED (SB_E_BAD_REPLY for a wrong
+   * hello.pid). */
+  const char *server_sid;
 } sb_client_options;
 
 /* Fills *o with the defaults. */
@@ -96,8 +116,11 @@ void sb_client_options_init(sb_client_options *o);
  * Returns 0 and *out, or:
  *   SB_E_CLOSED   no broker listens on that pipe (returned at once);
  *   SB_E_TIMEOUT  every pipe instance stayed busy, or hello was not answered;
- *   SB_E_ACCESS_DENIED  the pipe refused this user, or, in push mode, the
- *                 broker process cannot be opened for handle duplication;
+ *   SB_E_ACCESS_DENIED  the pipe refused this user; the pipe's server runs
+ *                 as a user this client does not trust (server_sid above);
+ *                 or, in push mode, the broker process cannot be opened for
+ *                 handle duplication;
+ *   SB_E_INVALID_ARGUMENT  o->server_sid is not a SID (nothing was opened);
  *   SB_E_BAD_REPLY  a malformed reply, or a push-mode hello whose pid is not
  *                 the pipe server's process;
  *   the broker's error for a refused hello (SB_E_UNSUPPORTED_PROTOCOL,

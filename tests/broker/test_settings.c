@@ -22,7 +22,7 @@ SB_TEST(defaults_are_the_documented_ones) {
   sb__settings_init(&s);
   CHECK_STR(s.pipe, "\\\\.\\pipe\\spawnbroker");
   CHECK_INT(s.transfer, SB_TRANSFER_AUTO);
-  CHECK_INT(s.clients, SB__CLIENTS_INTERACTIVE);
+  CHECK_INT(s.clients, SB__CLIENTS_AUTO);
   CHECK_INT(s.pool_warm, 2);
   CHECK_INT(s.pool_max_helpers, 64);
   CHECK_INT(s.max_connections, 256);
@@ -156,6 +156,32 @@ SB_TEST(set_by_name_and_pipe_shorthand) {
   }
 }
 
+SB_TEST(clients_auto_means_owner_in_console_mode_and_interactive_as_a_service) {
+  sb__settings s;
+  char err[256];
+  char *json = NULL;
+  sb__settings_init(&s);
+  CHECK_INT(sb__clients_effective(s.clients, false), SB__CLIENTS_OWNER);
+  CHECK_INT(sb__clients_effective(s.clients, true), SB__CLIENTS_INTERACTIVE);
+  /* A value given by name means the same in both modes. */
+  CHECK_INT(sb__settings_set(&s, "clients", "interactive", err, sizeof err), 0);
+  CHECK_INT(sb__clients_effective(s.clients, false), SB__CLIENTS_INTERACTIVE);
+  CHECK_INT(sb__settings_set(&s, "clients", "authenticated", err, sizeof err), 0);
+  CHECK_INT(sb__clients_effective(s.clients, true), SB__CLIENTS_AUTHENTICATED);
+  CHECK_INT(sb__settings_set(&s, "clients", "owner", err, sizeof err), 0);
+  CHECK_INT(sb__clients_effective(s.clients, true), SB__CLIENTS_OWNER);
+  CHECK_INT(sb__settings_set(&s, "clients", "auto", err, sizeof err), 0);
+  CHECK_INT(s.clients, SB__CLIENTS_AUTO);
+  CHECK_INT(sb__settings_set(&s, "clients", "everyone", err, sizeof err), SB_E_UNKNOWN_VALUE);
+  /* Printed as "auto" and read back as such. */
+  REQUIRE(sb__settings_to_json(&s, &json) == 0);
+  sb__settings_init(&s);
+  s.clients = SB__CLIENTS_OWNER;
+  CHECK_INT(sb__settings_load(&s, json, strlen(json), err, sizeof err), 0);
+  CHECK_INT(s.clients, SB__CLIENTS_AUTO);
+  free(json);
+}
+
 SB_TEST(relations_between_settings_are_checked) {
   sb__settings s;
   char err[256];
@@ -233,6 +259,7 @@ SB_TEST_MAIN(SB_CASE(defaults_are_the_documented_ones), SB_CASE(config_file_sets
              SB_CASE(a_nul_byte_in_the_file_is_refused),
              SB_CASE(every_integer_setting_at_its_bounds_and_one_past),
              SB_CASE(flags_name_settings), SB_CASE(set_by_name_and_pipe_shorthand),
+             SB_CASE(clients_auto_means_owner_in_console_mode_and_interactive_as_a_service),
              SB_CASE(relations_between_settings_are_checked),
              SB_CASE(printed_settings_load_back_the_same),
              SB_CASE(docs_settings_table_matches_the_code))

@@ -43,6 +43,7 @@ struct fake {
   fake_fn on_request;
   /* what the scripts use and record */
   int mode;                /* per-test choice of behaviour */
+  volatile LONG frames;    /* frames received, hello included */
   volatile LONG requests;  /* requests seen after hello */
   volatile LONG holding;   /* a request is being held back */
   sb_id held;
@@ -124,6 +125,7 @@ static void fake_serve(fake *f, char *buf, size_t cap) {
   while (sbt_pipe_read_line(f->pipe, buf, cap, &len) == 0) {
     sb_request req;
     sb_decode_error derr;
+    InterlockedIncrement(&f->frames);
     if (sb_decode_request(buf, len, &req, &derr) != 0) {
       fake_error(f, &derr.id, derr.err, derr.detail, derr.path);
       continue;
@@ -151,7 +153,18 @@ static DWORD WINAPI fake_thread(void *arg) {
   fake *f = arg;
   char *buf = malloc(SB_LIMIT_FRAME_BYTES + 2);
   while (buf != NULL && !f->stop) {
-    if (!ConnectNamedPipe(f->pipe, NULL) && GetLastError() != ERROR_PIPE_CONNECTED) break;
+    if (!ConnectNamedPipe(f->pipe, NULL)) {
+      DWORD e = GetLastError();
+      /* A client that connected to the fresh instance and closed again
+       * before this thread got here (one that refused the fake without
+       * sending anything does): reset the instance and listen again,
+       * rather than stop serving. */
+      if (e == ERROR_NO_DATA) {
+        DisconnectNamedPipe(f->pipe);
+        continue;
+      }
+      if (e != ERROR_PIPE_CONNECTED) break;
+    }
     if (f->stop) break;
     fake_serve(f, buf, SB_LIMIT_FRAME_BYTES + 2);
     FlushFileBuffers(f->pipe);
@@ -1100,6 +1113,108 @@ SB_TEST(push_refuses_a_hello_pid_that_is_not_the_pipe_server) {
   fake_stop(&f);
 }
 
+SB_TEST(a_server_not_running_as_the_named_user_gets_nothing_at_all) {
+  fake f;
+  sb_client *c = NULL;
+  sb_client_options o;
+  const sb_rpc_error *e;
+  static const sb_transfer modes[] = {SB_TRANSFER_AUTO, SB_TRANSFER_PULL, SB_TRANSFER_PUSH};
+  REQUIRE(fake_start(&f, NULL) == 0);
+  sb_client_options_init(&o);
+  /* The fake runs as this test's user, not as LocalSystem. */
+  o.server_sid = "S-1-5-18";
+  for (size_t i = 0; i < 3; i++) {
+    o.transfer = modes[i];
+    CHECK_INT(sb_client_connect_ex(f.name_utf8, 10000, &o, &c), SB_E_ACCESS_DENIED);
+    CHECK(c == NULL);
+    e = sb_client_last_error(NULL);
+    CHECK(e != NULL && e->detail != NULL && strstr(e->detail, "server_sid") != NULL);
+  }
+  /* Not even hello was sent. */
+  Sleep(200);
+  CHECK_INT(InterlockedCompareExchange(&f.frames, 0, 0), 0);
+  fake_stop(&f);
+}
+
+SB_TEST(a_server_running_as_the_named_user_is_served) {
+  sbt_broker b;
+  fake f;
+  sb_client *c = NULL;
+  sb_client_options o;
+  char sid[192];
+  REQUIRE(sbt_own_sid(sid, sizeof sid) == 0);
+  sb_client_options_init(&o);
+  o.server_sid = sid;
+  /* The real broker and the fake both run as this user. */
+  REQUIRE(sbt_broker_start(&b, NULL) == 0);
+  CHECK_INT(sb_client_connect_ex(b.pipe_utf8, 10000, &o, &c), 0);
+  if (c != NULL) CHECK_INT(sb_client_ping(c), 0);
+  sb_client_close(c);
+  sbt_broker_stop(&b);
+  REQUIRE(fake_start(&f, NULL) == 0);
+  f.transfer = SB_TRANSFER_PUSH;
+  o.transfer = SB_TRANSFER_PUSH;
+  CHECK_INT(sb_client_connect_ex(f.name_utf8, 10000, &o, &c), 0);
+  sb_client_close(c);
+  fake_stop(&f);
+}
+
+SB_TEST(a_server_sid_that_is_not_a_sid_is_refused_before_opening_the_pipe) {
+  sb_client *c = NULL;
+  sb_client_options o;
+  sb_client_options_init(&o);
+  o.server_sid = "LocalSystem";
+  /* Nobody listens there: INVALID_ARGUMENT rather than CLOSED shows that
+   * the option was checked before the pipe was tried. */
+  CHECK_INT(sb_client_connect_ex("sb-test-nobody-listens", 10000, &o, &c),
+            SB_E_INVALID_ARGUMENT);
+  CHECK(c == NULL);
+}
+
+SB_TEST(push_checks_a_server_as_the_clients_own_user_and_accepts_it) {
+  fake f;
+  sb_client *c = NULL;
+  sb_client_options o;
+  /* Without server_sid, push needs LocalSystem or this user: the fake is
+   * this user. (A server running as anybody else cannot be made under
+   * Wine, where every process has the same user; docs/security.md lists
+   * that refusal for a Windows run.) */
+  REQUIRE(fake_start(&f, NULL) == 0);
+  f.transfer = SB_TRANSFER_PUSH;
+  sb_client_options_init(&o);
+  o.transfer = SB_TRANSFER_PUSH;
+  CHECK_INT(sb_client_connect_ex(f.name_utf8, 10000, &o, &c), 0);
+  if (c != NULL) CHECK_INT(sb_client_hello_result(c)->transfer, SB_TRANSFER_PUSH);
+  sb_client_close(c);
+  fake_stop(&f);
+}
+
+SB_TEST(a_request_longer_than_the_brokers_frame_limit_is_refused_locally) {
+  sbt_broker b;
+  sb_client *c = NULL;
+  sb_spawn_params p;
+  sb_spawn_result r;
+  static char arg[2048];
+  const char *args[1];
+  const sb_rpc_error *e;
+  REQUIRE(sbt_broker_start(&b, L"--set limits.frame_bytes=1024") == 0);
+  REQUIRE(sb_client_connect(b.pipe_utf8, 10000, &c) == 0);
+  CHECK_INT(sb_client_hello_result(c)->max_frame_bytes, 1024);
+  memset(arg, 'a', sizeof arg - 1);
+  args[0] = arg;
+  sb_spawn_params_init(&p);
+  p.program = "C:\\windows\\system32\\cmd.exe";
+  p.args = args;
+  p.nargs = 1;
+  CHECK_INT(sb_client_spawn(c, &p, &r), SB_E_FRAME_TOO_LARGE);
+  e = sb_client_last_error(c);
+  CHECK(e != NULL && e->detail != NULL && strstr(e->detail, "max_frame_bytes") != NULL);
+  /* Nothing was sent, so the broker kept the connection. */
+  CHECK_INT(sb_client_ping(c), 0);
+  sb_client_close(c);
+  sbt_broker_stop(&b);
+}
+
 SB_TEST(a_transfer_mode_asked_for_is_kept_or_connect_fails) {
   fake f;
   sb_client *c = NULL;
@@ -1476,6 +1591,11 @@ SB_TEST_MAIN(SB_CASE(connect_reports_hello_and_broker_pid),
              SB_CASE(push_duplicates_into_the_broker_and_cleans_up_by_the_rule),
              SB_CASE(push_refuses_bad_values_before_duplicating),
              SB_CASE(push_refuses_a_hello_pid_that_is_not_the_pipe_server),
+             SB_CASE(a_server_not_running_as_the_named_user_gets_nothing_at_all),
+             SB_CASE(a_server_running_as_the_named_user_is_served),
+             SB_CASE(a_server_sid_that_is_not_a_sid_is_refused_before_opening_the_pipe),
+             SB_CASE(push_checks_a_server_as_the_clients_own_user_and_accepts_it),
+             SB_CASE(a_request_longer_than_the_brokers_frame_limit_is_refused_locally),
              SB_CASE(a_transfer_mode_asked_for_is_kept_or_connect_fails),
              SB_CASE(spawnctl_usage_errors_exit_2_with_one_line),
              SB_CASE(spawnctl_help_for_every_command),

@@ -6,12 +6,33 @@
 #include <wchar.h>
 /* After windows.h (sb_win_test.h). */
 #include <tlhelp32.h>
+#include <sddl.h>
 
 #include "sb_errors.h"
 
 int sbt_under_wine(void) {
   HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
   return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
+int sbt_own_sid(char *out, size_t cap) {
+  HANDLE t;
+  union {
+    TOKEN_USER u;
+    unsigned char b[256];
+  } info;
+  DWORD len;
+  char *s = NULL;
+  int rc = SB_E_INTERNAL;
+  if (cap > 0) out[0] = '\0';
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &t)) return rc;
+  if (GetTokenInformation(t, TokenUser, &info, sizeof info, &len) &&
+      ConvertSidToStringSidA(info.u.User.Sid, &s)) {
+    if ((size_t)snprintf(out, cap, "%s", s) < cap) rc = 0;
+    LocalFree(s);
+  }
+  CloseHandle(t);
+  return rc;
 }
 
 int sbt_exe_path(const wchar_t *exe, wchar_t *out, size_t cap) {
@@ -161,7 +182,10 @@ void sbt_broker_stop(sbt_broker *b) {
 
 HANDLE sbt_pipe_open(const sbt_broker *b) {
   for (int i = 0; i < 100; i++) {
-    HANDLE h = CreateFileW(b->pipe, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+    /* GENERIC_WRITE would include FILE_APPEND_DATA (on a pipe the same bit
+     * as FILE_CREATE_PIPE_INSTANCE), which the broker's access list grants
+     * no client: ask for exactly what a client gets. */
+    HANDLE h = CreateFileW(b->pipe, GENERIC_READ | FILE_WRITE_DATA, 0, NULL,
                            OPEN_EXISTING, 0, NULL);
     if (h != INVALID_HANDLE_VALUE) return h;
     if (GetLastError() != ERROR_PIPE_BUSY) return NULL;

@@ -27,6 +27,9 @@ typedef struct sbt_run {
  * that can only observe something on Windows and say so when skipping. */
 int sbt_under_wine(void);
 
+/* This process's user as a SID in text form (S-1-5-...). 0 or SB_E_INTERNAL. */
+int sbt_own_sid(char *out, size_t cap);
+
 /* A fresh temporary file, open for reading and writing, deleted on close. */
 HANDLE sbt_temp_file(void);
 
@@ -60,7 +63,8 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe);
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code);
 
-/* Opens the broker's pipe as a client (byte mode, blocking). */
+/* Opens the broker's pipe as a client (byte mode, blocking), with the
+ * rights a client gets: GENERIC_READ | FILE_WRITE_DATA. */
 HANDLE sbt_pipe_open(const sbt_broker *b);
 /* Writes all of data. */
 int sbt_pipe_write(HANDLE h, const char *data, size_t len);
