@@ -105,8 +105,9 @@ static int attach_identity(sb__conn *c, char *detail, size_t cap) {
  * it. */
 static void forget_client(sb__session *s) {
   if (s->client_process != NULL) {
-    sb__registry_disown(s->client_process);
+    /* Closed first, then disowned (registry.h says why). */
     CloseHandle(s->client_process);
+    sb__registry_disown(s->client_process);
     s->client_process = NULL;
   }
   sb__identity_free(&s->identity);

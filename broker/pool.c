@@ -6,6 +6,7 @@
 #include "attrs.h"
 #include "job.h"
 #include "log.h"
+#include "registry.h"
 #include "sb_errors.h"
 
 struct sb__helpers {
@@ -44,8 +45,11 @@ static void helper_destroy(sb__pool *pool, sb__helper *h) {
   /* Terminating is redundant with the job for a healthy pool but makes a
    * retired helper disappear now rather than at broker exit. */
   TerminateProcess(h->process, 0);
+  /* Closed first, then disowned (registry.h says why). */
   CloseHandle(h->thread);
   CloseHandle(h->process);
+  sb__registry_disown(h->thread);
+  sb__registry_disown(h->process);
   free(h);
   budget_give(pool->hs);
 }
@@ -119,6 +123,9 @@ static int helper_create(sb__pool *pool, sb__helper **out) {
     return SB_E_HELPER_UNAVAILABLE;
   }
   sb__attrs_free(&attrs);
+  /* A push request must never name a helper (registry.h). */
+  sb__registry_own(pi.hProcess);
+  sb__registry_own(pi.hThread);
   h->process = pi.hProcess;
   h->thread = pi.hThread;
   h->pid = pi.dwProcessId;

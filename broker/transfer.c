@@ -100,12 +100,18 @@ int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
       rc = SB_E_HANDLE_NOT_FOUND;
       goto fail;
     }
+    /* The copy is the broker's for a moment: a push request of another
+     * connection must not be able to name it meanwhile. */
+    sb__registry_own(local);
     rc = sb__transfer_check_type(local, false);
     if (rc != 0) {
       CloseHandle(local);
+      sb__registry_disown(local);
       goto fail;
     }
     rc = move_next(local, helper, types, moved);
+    /* Moved or not, DUPLICATE_CLOSE_SOURCE closed the broker's copy. */
+    sb__registry_disown(local);
     if (rc != 0) goto fail;
   }
   return 0;
