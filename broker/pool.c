@@ -4,6 +4,7 @@
 #include <wchar.h>
 
 #include "attrs.h"
+#include "createproc.h"
 #include "job.h"
 #include "log.h"
 #include "registry.h"
@@ -54,22 +55,19 @@ static void helper_destroy(sb__pool *pool, sb__helper *h) {
   budget_give(pool->hs);
 }
 
-/* Creates one suspended helper inside the helper job, with the pool's
- * token when it has one. Runs without the pool lock: process creation is
- * the slow part of the pool. */
 /* A helper runs as its identity (service mode: the client's primary
  * token, in the client's Windows session), so that the children it parents
  * get the client's session, and a helper that cannot be opened by one
  * client cannot serve another. */
 static BOOL create_process(sb__pool *pool, wchar_t *cmd, DWORD flags, STARTUPINFOEXW *si,
                            PROCESS_INFORMATION *pi) {
-  if (pool->token != NULL)
-    return CreateProcessAsUserW(pool->token, pool->hs->helper_path, cmd, NULL, NULL, FALSE,
-                                flags, NULL, NULL, &si->StartupInfo, pi);
-  return CreateProcessW(pool->hs->helper_path, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
-                        &si->StartupInfo, pi);
+  return sb__create_process(pool->token, pool->hs->helper_path, cmd, FALSE, flags, NULL, NULL,
+                            &si->StartupInfo, pi);
 }
 
+/* Creates one suspended helper inside the helper job, with the pool's
+ * token when it has one. Runs without the pool lock: process creation is
+ * the slow part of the pool. */
 static int helper_create(sb__pool *pool, sb__helper **out) {
   sb__helpers *hs = pool->hs;
   STARTUPINFOEXW si;

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <windows.h>
 
+#include "attrs.h"
+#include "job.h"
 #include "log.h"
+#include "registry.h"
 #include "sb_errors.h"
 
 typedef struct sb__rogue {
@@ -13,6 +16,8 @@ typedef struct sb__rogue {
   wchar_t *report;
   wchar_t *stop_file; /* report + ".stop": the test asks the thread to end */
   HANDLE thread;
+  HANDLE nul; /* inheritable NUL: the rogue children's std handles */
+  HANDLE job; /* kill-on-close: no rogue child outlives the broker */
   volatile LONG stop;
 } sb__rogue;
 
@@ -39,16 +44,36 @@ static DWORD WINAPI rogue_main(void *arg) {
   sb__rogue *r = arg;
   unsigned long runs = 0, lo = ~0ul, hi = 0;
   while (!asked_to_stop(r)) {
-    STARTUPINFOW si;
+    STARTUPINFOEXW si;
     PROCESS_INFORMATION pi;
+    sb__attrs attrs;
+    BOOL created;
     wchar_t *cmd = _wcsdup(r->cmdline);
     DWORD code = 1;
     if (cmd == NULL) break;
     ZeroMemory(&si, sizeof si);
-    si.cb = sizeof si;
+    si.StartupInfo.cb = sizeof si;
+    /* No console (DETACHED_PROCESS): with CREATE_NO_WINDOW and no
+     * STARTF_USESTDHANDLES Wine starts a hidden conhost.exe for every rogue
+     * child, a second process start per run. Its std handles are one
+     * inheritable NUL handle, so it never starts with an empty handle table
+     * (the broker's own handles are all non-inheritable, and an empty table
+     * crashes Wine 8's wineserver while anyone lists handles,
+     * docs/wine.md): every rogue child holds exactly that one inheritable
+     * handle, unless one leaks to it. It starts in the rogue's
+     * kill-on-close job, so a broker killed while this thread is inside
+     * CreateProcess leaves no rogue child suspended for ever. */
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = r->nul;
+    if (sb__attrs_build(&attrs, NULL, NULL, 0, &r->job) != 0) break;
+    si.lpAttributeList = attrs.list;
     /* Exactly the mistake the broker must be immune to: inherit everything
      * inheritable, no handle list. */
-    if (CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi)) {
+    created = CreateProcessW(NULL, cmd, NULL, NULL, TRUE,
+                             DETACHED_PROCESS | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+                             &si.StartupInfo, &pi);
+    sb__attrs_free(&attrs);
+    if (created) {
       WaitForSingleObject(pi.hProcess, INFINITE);
       GetExitCodeProcess(pi.hProcess, &code);
       CloseHandle(pi.hThread);
@@ -75,6 +100,15 @@ int sb__rogue_start(const wchar_t *cmdline, const wchar_t *report_path) {
   if (r->cmdline == NULL || r->report == NULL || r->stop_file == NULL) return SB_E_NOMEM;
   wcscpy(r->stop_file, report_path);
   wcscat(r->stop_file, L".stop");
+  {
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    r->nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                         &sa, OPEN_EXISTING, 0, NULL);
+    if (r->nul == INVALID_HANDLE_VALUE) return SB_E_INTERNAL;
+  }
+  if (sb__job_create_helper_job(&r->job) != 0) return SB_E_INTERNAL;
+  sb__registry_own(r->nul);
+  sb__registry_own(r->job);
   r->thread = CreateThread(NULL, 0, rogue_main, r, 0, NULL);
   if (r->thread == NULL) return SB_E_INTERNAL;
   sb__log(SB_LOG_WARN, "test hook: rogue spawner running");

@@ -9,6 +9,7 @@
 
 #include "attrs.h"
 #include "cmdline.h"
+#include "createproc.h"
 #include "envblock.h"
 #include "job.h"
 #include "log.h"
@@ -201,12 +202,9 @@ static BOOL create_child(const sb__spawn_job *j, const wchar_t *app, wchar_t *cm
   static wchar_t desktop[] = L"winsta0\\default";
   DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT |
                 CREATE_BREAKAWAY_FROM_JOB | DETACHED_PROCESS;
-  if (j->token == NULL)
-    return CreateProcessW(app, cmdline, NULL, NULL, inherit, flags, env, cwd, &si->StartupInfo,
-                          pi);
   if (j->service) si->StartupInfo.lpDesktop = desktop;
-  return CreateProcessAsUserW(j->token, app, cmdline, NULL, NULL, inherit, flags, env, cwd,
-                              &si->StartupInfo, pi);
+  return sb__create_process(j->token, app, cmdline, inherit, flags, env, cwd, &si->StartupInfo,
+                            pi);
 }
 
 static int map_create_error(sb__spawn_job *j, DWORD e) {
