@@ -288,3 +288,60 @@ HANDLE sbt_temp_file(void) {
   return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
                      FILE_FLAG_DELETE_ON_CLOSE, NULL);
 }
+
+char *sbt_read_text_file(const wchar_t *path) {
+  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         NULL, OPEN_EXISTING, 0, NULL);
+  LARGE_INTEGER size;
+  char *text = NULL;
+  DWORD got = 0;
+  if (h == INVALID_HANDLE_VALUE) return NULL;
+  if (GetFileSizeEx(h, &size) && size.QuadPart < 64 * 1024 * 1024) {
+    text = malloc((size_t)size.QuadPart + 1);
+    if (text != NULL && ReadFile(h, text, (DWORD)size.QuadPart, &got, NULL))
+      text[got] = '\0';
+    else if (text != NULL) {
+      free(text);
+      text = NULL;
+    }
+  }
+  CloseHandle(h);
+  return text;
+}
+
+long long sbt_rotated_size(const wchar_t *path, int n) {
+  wchar_t name[MAX_PATH + 8];
+  WIN32_FILE_ATTRIBUTE_DATA a;
+  if (n == 0)
+    _snwprintf(name, MAX_PATH + 8, L"%ls", path);
+  else
+    _snwprintf(name, MAX_PATH + 8, L"%ls.%d", path, n);
+  name[MAX_PATH + 7] = L'\0';
+  if (!GetFileAttributesExW(name, GetFileExInfoStandard, &a)) return -1;
+  return ((long long)a.nFileSizeHigh << 32) | a.nFileSizeLow;
+}
+
+void sbt_remove_rotated(const wchar_t *path, int upto) {
+  wchar_t name[MAX_PATH + 8];
+  DeleteFileW(path);
+  for (int i = 1; i <= upto; i++) {
+    _snwprintf(name, MAX_PATH + 8, L"%ls.%d", path, i);
+    name[MAX_PATH + 7] = L'\0';
+    DeleteFileW(name);
+  }
+}
+
+size_t sbt_count_lines(const char *text, const char *needle) {
+  size_t n = 0;
+  while (text != NULL && *text != '\0') {
+    const char *end = strchr(text, '\n');
+    size_t len = end != NULL ? (size_t)(end - text) : strlen(text);
+    char line[2048];
+    if (len >= sizeof line) len = sizeof line - 1;
+    memcpy(line, text, len);
+    line[len] = '\0';
+    if (strstr(line, needle) != NULL) n++;
+    text = end != NULL ? end + 1 : text + len;
+  }
+  return n;
+}

@@ -60,6 +60,17 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe);
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code);
 
+/* A whole text file (malloc'd, NUL-terminated; opened sharing read, write
+ * and delete, so a log file can be read while it is written), or NULL. */
+char *sbt_read_text_file(const wchar_t *path);
+/* The size of the file PATH (n == 0) or of its rotated copy PATH.n; -1
+ * when there is none. */
+long long sbt_rotated_size(const wchar_t *path, int n);
+/* Deletes PATH and PATH.1 to PATH.upto, as far as they exist. */
+void sbt_remove_rotated(const wchar_t *path, int upto);
+/* How many lines of text contain needle (0 for a NULL text). */
+size_t sbt_count_lines(const char *text, const char *needle);
+
 /* Opens the broker's pipe as a client (byte mode, blocking). */
 HANDLE sbt_pipe_open(const sbt_broker *b);
 /* Writes all of data. */
