@@ -1,6 +1,15 @@
-/* Leveled logging to stderr (console mode). */
+/*
+ * Leveled logging, one line per event, from any thread.
+ *
+ * Lines go to stderr (console mode) and to the rotating log file once one
+ * is open (log_file.h: `log.file`, `log.max_bytes`, `log.keep`).
+ */
 #ifndef SB_BROKER_LOG_H
 #define SB_BROKER_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wchar.h>
 
 typedef enum sb__log_level {
   SB_LOG_ERROR,
@@ -16,6 +25,14 @@ void sb__log_set_level(sb__log_level level);
 int sb__log_level_from_name(const char *name, sb__log_level *out);
 /* "error", "warn", "info" or "debug". */
 const char *sb__log_level_name(sb__log_level level);
+
+/* Whether lines also go to stderr (on by default; a service has none). */
+void sb__log_to_stderr(bool on);
+/* From now on lines also go to this file (log_file.h); replaces a file
+ * opened before. 0 or the code of sb__log_file_open. */
+int sb__log_open_file(const wchar_t *path, uint64_t max_bytes, uint32_t keep);
+/* Closes the file; later lines go to stderr only, if at all. */
+void sb__log_close(void);
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))

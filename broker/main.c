@@ -187,6 +187,18 @@ static int run(sb__options *o) {
   int rc;
 
   sb__log_set_level((sb__log_level)o->cfg.s.log_level);
+  /* The console logs to stderr, and also to log.file when it is set. */
+  if (o->cfg.s.log_file[0] != '\0') {
+    wchar_t *path = NULL;
+    rc = sb__utf8_to_wide(o->cfg.s.log_file, &path);
+    if (rc == 0) rc = sb__log_open_file(path, o->cfg.s.log_max_bytes, o->cfg.s.log_keep);
+    free(path);
+    if (rc != 0) {
+      fprintf(stderr, "spawnbroker: cannot open the log file %s (error %lu)\n",
+              o->cfg.s.log_file, GetLastError());
+      return rc;
+    }
+  }
   if (helper_path(o->cfg.helper_path, MAX_PATH) != 0) return SB_E_INTERNAL;
   /* The broker holds no inheritable handle at all, not even the std
    * handles it was started with: whatever code in this process calls
@@ -223,6 +235,7 @@ static int run(sb__options *o) {
   sb__pool_destroy(srv.pool);
   uv_loop_close(loop);
   sb__log(SB_LOG_INFO, "stopped");
+  sb__log_close();
   return 0;
 }
 
