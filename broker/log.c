@@ -6,6 +6,7 @@
 #include <time.h>
 #include <windows.h>
 
+#include "eventlog.h"
 #include "log_file.h"
 #include "sb_errors.h"
 
@@ -17,6 +18,7 @@ static bool sb__stderr_on = true;
  * exclusive to open or close one. */
 static SRWLOCK sb__sink_lock = SRWLOCK_INIT;
 static sb__log_file *sb__file;
+static bool sb__errors_to_events;
 
 void sb__log_set_level(sb__log_level level) { sb__max_level = level; }
 
@@ -34,11 +36,18 @@ int sb__log_open_file(const wchar_t *path, uint64_t max_bytes, uint32_t keep) {
   return 0;
 }
 
+void sb__log_errors_to_event_log(bool on) {
+  AcquireSRWLockExclusive(&sb__sink_lock);
+  sb__errors_to_events = on;
+  ReleaseSRWLockExclusive(&sb__sink_lock);
+}
+
 void sb__log_close(void) {
   sb__log_file *old;
   AcquireSRWLockExclusive(&sb__sink_lock);
   old = sb__file;
   sb__file = NULL;
+  sb__errors_to_events = false;
   ReleaseSRWLockExclusive(&sb__sink_lock);
   sb__log_file_close(old);
 }
@@ -71,5 +80,6 @@ void sb__log(sb__log_level level, const char *fmt, ...) {
   if (sb__stderr_on) fputs(line, stderr);
   AcquireSRWLockShared(&sb__sink_lock);
   if (sb__file != NULL) sb__log_file_write(sb__file, line, (size_t)n);
+  if (level == SB_LOG_ERROR && sb__errors_to_events) sb__eventlog_report(SB__EVENT_ERROR, msg);
   ReleaseSRWLockShared(&sb__sink_lock);
 }

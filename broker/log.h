@@ -1,8 +1,10 @@
 /*
  * Leveled logging, one line per event, from any thread.
  *
- * Lines go to stderr (console mode) and to the rotating log file once one
- * is open (log_file.h: `log.file`, `log.max_bytes`, `log.keep`).
+ * Lines go to stderr (console mode), to the rotating log file once one is
+ * open (log_file.h: `log.file`, `log.max_bytes`, `log.keep`), and, for
+ * error lines, to the Event Log once a source is open (eventlog.h: service
+ * mode with `log.event_log`).
  */
 #ifndef SB_BROKER_LOG_H
 #define SB_BROKER_LOG_H
@@ -31,6 +33,9 @@ void sb__log_to_stderr(bool on);
 /* From now on lines also go to this file (log_file.h); replaces a file
  * opened before. 0 or the code of sb__log_file_open. */
 int sb__log_open_file(const wchar_t *path, uint64_t max_bytes, uint32_t keep);
+/* Whether error lines also go to the Event Log source opened with
+ * sb__eventlog_open. */
+void sb__log_errors_to_event_log(bool on);
 /* Closes the file; later lines go to stderr only, if at all. */
 void sb__log_close(void);
 

@@ -3,6 +3,9 @@
  *
  *   spawnbroker run [options]       serve in the foreground until Ctrl-C
  *   spawnbroker settings [options]  print the effective settings
+ *   spawnbroker install [--config FILE] [--start auto|demand] [--name NAME]
+ *   spawnbroker uninstall | start | stop | status [--name NAME]
+ *   spawnbroker [options]           the service itself (started by the SCM)
  *   spawnbroker --version | --help
  *
  * Options are listed in usage() below and in docs/operations.md.
@@ -13,21 +16,32 @@
 
 #include <cjson/cJSON.h>
 #include <windows.h>
+/* After windows.h. */
+#include <shellapi.h>
 
 #include "log.h"
 #include "options.h"
 #include "run.h"
+#include "scm.h"
+#include "service.h"
 #include "utf.h"
 
 static void usage(FILE *to) {
   fputs("usage: spawnbroker run [--config FILE] [options]\n"
         "       spawnbroker settings [--config FILE] [options]\n"
-
+        "       spawnbroker install [--config FILE] [--start auto|demand] [--name NAME]\n"
+        "       spawnbroker uninstall|start|stop|status [--name NAME]\n"
         "       spawnbroker --version | --help\n"
         "\n"
         "  run                  serve requests in the foreground until Ctrl-C\n"
         "  settings             print the settings these options give, as a config file\n"
-
+        "  install              install the Windows service (LocalSystem) reading FILE;\n"
+        "                       --start demand (default) or auto; --name (default\n"
+        "                       spawnbroker) also names its Event Log source and log file\n"
+        "  uninstall            stop the service if it runs, and remove it\n"
+        "  start, stop          start the service, stop it gracefully, and wait\n"
+        "  status               say whether the service runs (exit 0), is installed but\n"
+        "                       not running (3), or is not installed (4)\n"
         "\n"
         "  --config FILE        read settings from a JSON config file first\n"
         "  --set NAME=VALUE     any setting (docs/operations.md lists them all)\n"
@@ -51,6 +65,28 @@ static void usage(FILE *to) {
         "                       hold every spawn until the event NAME.go is set\n",
         to);
 #endif
+}
+
+/* The C runtime's argv is in the ANSI code page, which cannot hold every
+ * path; the command line itself is UTF-16. The strings live as long as the
+ * process (the service reads them from another thread). */
+static char **utf8_argv(int *argc) {
+  int n = 0;
+  wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+  char **out;
+  if (w == NULL) return NULL;
+  out = calloc((size_t)n + 1, sizeof *out);
+  for (int i = 0; out != NULL && i < n; i++) {
+    if (sb__wide_to_utf8(w[i], &out[i]) != 0) {
+      /* A lone surrogate: no such option or path exists. */
+      for (int j = 0; j < i; j++) free(out[j]);
+      free(out);
+      out = NULL;
+    }
+  }
+  LocalFree(w);
+  *argc = n;
+  return out;
 }
 
 static int print_settings(const sb__options *o) {
@@ -85,11 +121,18 @@ static int run_console(sb__options *o) {
   return rc == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
+int main(void) {
   static sb__options opts;
   char err[512];
-  const char *verb = argc >= 2 ? argv[1] : NULL;
+  int argc = 0;
+  char **argv = utf8_argv(&argc);
+  const char *verb;
 
+  if (argv == NULL) {
+    fputs("spawnbroker: the command line cannot be read\n", stderr);
+    return 2;
+  }
+  verb = argc >= 2 ? argv[1] : NULL;
   if (verb != NULL && strcmp(verb, "--version") == 0) {
     printf("spawnbroker %s (protocol %d)\n", SB_VERSION, SB_PROTOCOL_VERSION);
     return 0;
@@ -98,7 +141,14 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (verb == NULL || (strcmp(verb, "run") != 0 && strcmp(verb, "settings") != 0)) {
+  /* No verb: options only, as install records them. */
+  if (verb == NULL || strncmp(verb, "--", 2) == 0) return sb__service_main(argc, argv);
+  if (strcmp(verb, "install") == 0) return sb__verb_install(argc, argv);
+  if (strcmp(verb, "uninstall") == 0) return sb__verb_uninstall(argc, argv);
+  if (strcmp(verb, "start") == 0) return sb__verb_start(argc, argv);
+  if (strcmp(verb, "stop") == 0) return sb__verb_stop(argc, argv);
+  if (strcmp(verb, "status") == 0) return sb__verb_status(argc, argv);
+  if (strcmp(verb, "run") != 0 && strcmp(verb, "settings") != 0) {
     usage(stderr);
     return 2;
   }
