@@ -141,11 +141,20 @@ static void spawn_done(uv_work_t *w, int status) {
     sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "the child cannot be tracked", NULL);
   } else {
     sb_result res;
-    srv->stats.spawns_ok++;
+    sb_buf buf = {0};
     memset(&res, 0, sizeof res);
     res.method = SB_METHOD_SPAWN;
     res.u.spawn = j->result;
-    sb__dispatch_send_result(c, &sw->req.id, &res);
+    /* A child whose client cannot be told about it is not left running:
+     * nobody would know its pid, and nothing of the client's would wait
+     * for it. Its whole job ends; the exit watch then forgets it. */
+    if (sb_encode_result(&sw->req.id, &res, &buf) != 0 || sb__conn_send_reply(c, &buf) != 0) {
+      sb_buf_free(&buf);
+      sb__children_kill_new(srv, j->pid);
+      srv->stats.spawns_failed++;
+    } else {
+      srv->stats.spawns_ok++;
+    }
   }
   sb_request_free(&sw->req);
   sb__conn_unref(c);

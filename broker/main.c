@@ -65,6 +65,8 @@ static void usage(FILE *to) {
         "                       hold every spawn until the event NAME.go is set\n"
         "  --test-identity-by-client yes\n"
         "                       tell clients apart by hello's client name too\n"
+        "  --test-fault-file PATH\n"
+        "                       make the step named in PATH fail (broker/fault.h)\n"
         "  --test-spawn-delay-ms N\n"
         "                       hold each leased helper N ms before creating the child\n",
         to);

@@ -1,5 +1,9 @@
 #include "options.h"
 
+#ifdef SB_TEST_HOOKS
+#include "fault.h"
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +67,7 @@ int sb__options_is_test_hook(const char *opt) {
 #ifdef SB_TEST_HOOKS
   return strcmp(opt, "--test-rogue") == 0 || strcmp(opt, "--test-rogue-report") == 0 ||
          strcmp(opt, "--test-spawn-gate") == 0 || strcmp(opt, "--test-identity-by-client") == 0 ||
-         strcmp(opt, "--test-spawn-delay-ms") == 0;
+         strcmp(opt, "--test-spawn-delay-ms") == 0 || strcmp(opt, "--test-fault-file") == 0;
 #else
   (void)opt;
   return 0;
@@ -111,6 +115,11 @@ int sb__options_parse(int argc, char **argv, int first, sb__options *o, char *er
       o->spawn_gate = val;
     } else if (strcmp(opt, "--test-identity-by-client") == 0) {
       o->cfg.test_identity_by_client = strcmp(val, "yes") == 0;
+    } else if (strcmp(opt, "--test-fault-file") == 0) {
+      if (sb__fault_set_file(val) != 0) {
+        snprintf(err, cap, "--test-fault-file needs a path");
+        return SB_E_INVALID_ARGUMENT;
+      }
     } else if (strcmp(opt, "--test-spawn-delay-ms") == 0) {
       o->cfg.test_spawn_delay_ms = (uint32_t)strtoul(val, NULL, 10);
 #endif

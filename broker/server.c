@@ -8,6 +8,7 @@
 
 #include "children.h"
 #include "dispatch.h"
+#include "fault.h"
 #include "idents.h"
 #include "listener.h"
 #include "log.h"
@@ -102,18 +103,20 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
+/* Queues buf; 0, or SB_E_CLOSED when it cannot go out (the connection is
+ * closed then). */
+static int conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
   sb__write *w;
   uv_buf_t b;
   if (c->closing) {
     sb_buf_free(buf);
-    return;
+    return SB_E_CLOSED;
   }
   w = calloc(1, sizeof *w);
   if (w == NULL) {
     sb_buf_free(buf);
     conn_close(c);
-    return;
+    return SB_E_CLOSED;
   }
   w->buf = *buf;
   w->close_after = close_after;
@@ -123,12 +126,22 @@ static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
     sb_buf_free(&w->buf);
     free(w);
     conn_close(c);
-    return;
+    return SB_E_CLOSED;
   }
   idle_restart(c);
+  return 0;
 }
 
-void sb__conn_send(sb__conn *c, sb_buf *buf) { conn_write(c, buf, false); }
+int sb__conn_send(sb__conn *c, sb_buf *buf) { return conn_write(c, buf, false); }
+
+int sb__conn_send_reply(sb__conn *c, sb_buf *buf) {
+  if (sb__fault_fires(SB__FAULT_REPLY)) {
+    sb_buf_free(buf);
+    conn_close(c);
+    return SB_E_CLOSED;
+  }
+  return conn_write(c, buf, false);
+}
 
 void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
                          const char *path) {

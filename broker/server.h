@@ -117,8 +117,12 @@ void sb__server_stop(sb__server *srv, sb__server_stopped_cb on_stopped);
 void sb__server_spawn_finished(sb__server *srv);
 
 /* Queues one frame to the client; takes ownership of *buf. A closed
- * connection drops it. */
-void sb__conn_send(sb__conn *c, sb_buf *buf);
+ * connection drops it. 0, or SB_E_CLOSED when the frame cannot go out (the
+ * connection is then closed). */
+int sb__conn_send(sb__conn *c, sb_buf *buf);
+/* The same for a spawn's result, with the test builds' "reply" fault
+ * point (fault.h). */
+int sb__conn_send_reply(sb__conn *c, sb_buf *buf);
 /* Encodes and sends an error reply. */
 void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
                          const char *path);
