@@ -30,6 +30,7 @@ void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res
 
 static void spawn_work(uv_work_t *w) {
   sb__spawn_work *sw = w->data;
+  sb__stage_mark(&sw->job.clock, SB__STAGE_QUEUE);
   sb__spawn_run(&sw->job);
 }
 
@@ -105,6 +106,8 @@ static void spawn_done(uv_work_t *w, int status) {
     res.method = SB_METHOD_SPAWN;
     res.u.spawn = j->result;
     sb__dispatch_send_result(c, &sw->req.id, &res);
+    sb__stage_mark(&j->clock, SB__STAGE_REPLY);
+    sb__stage_add(&j->clock, &srv->stats);
   }
   sb_request_free(&sw->req);
   sb__conn_unref(c);
@@ -194,11 +197,13 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   sw->job.token = c->session.identity.primary;
   sw->job.service = c->srv->cfg.service;
   sw->job.test_delay_ms = c->srv->cfg.test_spawn_delay_ms;
+  sb__stage_start(&sw->job.clock, c->frame_at);
   sw->ident = e;
   sb__conn_ref(c);
   c->spawn_in_flight = true;
   e->spawns++;
   sb__idents_work_begin(e);
+  sb__stage_mark(&sw->job.clock, SB__STAGE_DECODE);
   if (uv_queue_work(c->srv->loop, &sw->work, spawn_work, spawn_done) != 0) {
     c->spawn_in_flight = false;
     e->spawns--;

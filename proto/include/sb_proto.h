@@ -217,7 +217,9 @@ typedef struct sb_list_result {
 /* The stats counters, in wire order: X(name, "meaning"). Every one is an
  * integer >= 0 on the wire; a reply that lacks one reads as 0. The limit_*
  * counters count how often each broker limit refused something
- * (docs/operations.md, "Settings"). */
+ * (docs/operations.md, "Settings"). The spawn_*_us counters add up, over
+ * the spawns counted in spawns_ok, the microseconds each stage of a spawn
+ * took (broker/stage.h); divided by spawns_ok they give the mean. */
 #define SB_STATS_COUNTERS(X)                                                       \
   X(uptime_ms, "since the broker started")                                         \
   X(connections_current, "connections open now")                                  \
@@ -240,7 +242,20 @@ typedef struct sb_list_result {
   X(limit_handles, "spawns refused: limits.handles_per_request")                   \
   X(limit_frame_bytes, "frames refused: limits.frame_bytes")                       \
   X(limit_idle_timeouts, "connections closed: limits.idle_timeout_ms")             \
-  X(limit_request_deadlines, "connections closed: limits.request_deadline_ms")
+  X(limit_request_deadlines, "connections closed: limits.request_deadline_ms")        \
+  X(spawn_decode_us, "spawns that made a child, microseconds in all: decoding and "  \
+    "checking the request until it is queued for a worker thread")                  \
+  X(spawn_queue_us, "the same: waiting for a worker thread")                        \
+  X(spawn_prepare_us, "the same: resolving the program, checking the working "      \
+    "directory, making the child's job")                                             \
+  X(spawn_lease_us, "the same: leasing a helper (creating one when none is idle)")  \
+  X(spawn_transfer_us, "the same: moving the handles into the helper")              \
+  X(spawn_create_us, "the same: command line, environment, attribute list, "        \
+    "creating and resuming the child")                                               \
+  X(spawn_close_us, "the same: closing the moved handles in the helper and "        \
+    "returning it")                                                                  \
+  X(spawn_reply_us, "the same: back on the loop thread, tracking the child, "       \
+    "encoding and writing the reply")
 
 typedef struct sb_stats_result {
 #define SB__STATS_FIELD(name, doc) uint64_t name;
