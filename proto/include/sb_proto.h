@@ -222,6 +222,7 @@ typedef struct sb_list_result {
  * took (broker/stage.h); divided by spawns_ok they give the mean. */
 #define SB_STATS_COUNTERS(X)                                                       \
   X(uptime_ms, "since the broker started")                                         \
+  X(cpu_us, "CPU time the broker process has used, user and kernel, in microseconds") \
   X(connections_current, "connections open now")                                  \
   X(connections_total, "connections accepted ever")                                \
   X(requests_total, "requests answered")                                           \
