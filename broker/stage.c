@@ -41,12 +41,10 @@ static uint64_t to_us(int64_t ticks) {
 }
 
 void sb__stage_add(const sb__stage_clock *c, sb_stats_result *stats) {
-  stats->spawn_decode_us += to_us(c->ticks[SB__STAGE_DECODE]);
-  stats->spawn_queue_us += to_us(c->ticks[SB__STAGE_QUEUE]);
-  stats->spawn_prepare_us += to_us(c->ticks[SB__STAGE_PREPARE]);
-  stats->spawn_lease_us += to_us(c->ticks[SB__STAGE_LEASE]);
-  stats->spawn_transfer_us += to_us(c->ticks[SB__STAGE_TRANSFER]);
-  stats->spawn_create_us += to_us(c->ticks[SB__STAGE_CREATE]);
-  stats->spawn_close_us += to_us(c->ticks[SB__STAGE_CLOSE]);
-  stats->spawn_reply_us += to_us(c->ticks[SB__STAGE_REPLY]);
+#define SB__STAGE_SLOT(name, doc) &stats->name,
+  uint64_t *const slots[] = {SB_STATS_STAGES(SB__STAGE_SLOT)};
+#undef SB__STAGE_SLOT
+  _Static_assert(sizeof slots / sizeof slots[0] == SB__STAGE_COUNT,
+                 "one stats counter per stage, in the order of sb__stage");
+  for (int i = 0; i < SB__STAGE_COUNT; i++) *slots[i] += to_us(c->ticks[i]);
 }

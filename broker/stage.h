@@ -18,6 +18,7 @@
 
 #include "sb_proto.h"
 
+/* In the order of SB_STATS_STAGES (sb_proto.h). */
 typedef enum sb__stage {
   SB__STAGE_DECODE,   /* loop: decoding and checking, until queued for a worker */
   SB__STAGE_QUEUE,    /* waiting for a worker thread */

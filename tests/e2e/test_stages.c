@@ -15,13 +15,16 @@
 
 #define SPAWNS 5
 
+#define PLUS_ONE(name, doc) +1
+enum { STAGES = 0 SB_STATS_STAGES(PLUS_ONE) };
+#undef PLUS_ONE
+
 /* The stage counters in their order, for checks over all of them. */
-static size_t stages_of(const sb_stats_result *st, uint64_t out[8]) {
-  const uint64_t v[] = {st->spawn_decode_us,   st->spawn_queue_us,  st->spawn_prepare_us,
-                        st->spawn_lease_us,    st->spawn_transfer_us, st->spawn_create_us,
-                        st->spawn_close_us,    st->spawn_reply_us};
+static void stages_of(const sb_stats_result *st, uint64_t out[STAGES]) {
+#define STAGE_VALUE(name, doc) st->name,
+  const uint64_t v[STAGES] = {SB_STATS_STAGES(STAGE_VALUE)};
+#undef STAGE_VALUE
   memcpy(out, v, sizeof v);
-  return sizeof v / sizeof v[0];
 }
 
 static double now_us(void) {
@@ -54,16 +57,15 @@ SB_TEST(stages_add_up_within_the_clients_wait_and_only_for_children_made) {
   sbt_broker b;
   sb_client *c;
   sb_stats_result before, after, failed;
-  uint64_t s0[8], s1[8], s2[8];
+  uint64_t s0[STAGES], s1[STAGES], s2[STAGES];
   double waited_us = 0, sum_us = 0;
-  size_t n;
   HANDLE out = sbt_temp_file();
   REQUIRE(out != INVALID_HANDLE_VALUE);
   REQUIRE(sbt_fixture_start(&b, NULL, &c) == 0);
 
   REQUIRE(sb_client_stats(c, &before) == 0);
-  n = stages_of(&before, s0);
-  for (size_t i = 0; i < n; i++) CHECK_INT(s0[i], 0);
+  stages_of(&before, s0);
+  for (size_t i = 0; i < STAGES; i++) CHECK_INT(s0[i], 0);
   for (int i = 0; i < SPAWNS; i++) {
     double t0 = now_us();
     CHECK_INT(spawn_and_wait(c, sbt_child_path(), out), 0);
@@ -76,15 +78,18 @@ SB_TEST(stages_add_up_within_the_clients_wait_and_only_for_children_made) {
   CHECK(after.cpu_us > 0);
   CHECK(after.cpu_us >= before.cpu_us);
   stages_of(&after, s1);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < STAGES; i++) {
     if (s1[i] == 0) SB__FAIL("stage %zu shows no time after %d spawns", i, SPAWNS);
     sum_us += (double)s1[i];
   }
-  printf("per spawn: client waited %.0f us; broker stages (us) decode %.0f queue %.0f "
-         "prepare %.0f lease %.0f transfer %.0f create %.0f close %.0f reply %.0f\n",
-         waited_us / SPAWNS, (double)s1[0] / SPAWNS, (double)s1[1] / SPAWNS,
-         (double)s1[2] / SPAWNS, (double)s1[3] / SPAWNS, (double)s1[4] / SPAWNS,
-         (double)s1[5] / SPAWNS, (double)s1[6] / SPAWNS, (double)s1[7] / SPAWNS);
+  {
+#define STAGE_NAME(name, doc) #name,
+    static const char *const names[STAGES] = {SB_STATS_STAGES(STAGE_NAME)};
+#undef STAGE_NAME
+    printf("per spawn: the client waited %.0f us; the broker's stages:", waited_us / SPAWNS);
+    for (size_t i = 0; i < STAGES; i++) printf(" %s %.0f", names[i], (double)s1[i] / SPAWNS);
+    printf("\n");
+  }
   /* Each spawn's stages lie between the client's sending it and its wait
    * for the child returning: the broker reads the wait only after the
    * spawn's reply stage has ended. */
@@ -106,7 +111,7 @@ SB_TEST(stages_add_up_within_the_clients_wait_and_only_for_children_made) {
   REQUIRE(sb_client_stats(c, &failed) == 0);
   CHECK_INT(failed.spawns_failed, after.spawns_failed + 1);
   stages_of(&failed, s2);
-  for (size_t i = 0; i < n; i++) CHECK_INT(s2[i], s1[i]);
+  for (size_t i = 0; i < STAGES; i++) CHECK_INT(s2[i], s1[i]);
 
   sbt_fixture_stop(&b, c);
   CloseHandle(out);
