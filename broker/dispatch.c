@@ -35,6 +35,7 @@ void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res
 
 static void spawn_work(uv_work_t *w) {
   sb__spawn_work *sw = w->data;
+  sb__stage_mark(&sw->job.clock, SB__STAGE_QUEUE);
 #ifdef SB_TEST_HOOKS
   /* Tests hold a spawn here to have one in flight when a stop begins. */
   sb__test_gate_pass();
@@ -154,6 +155,8 @@ static void spawn_done(uv_work_t *w, int status) {
       srv->stats.spawns_failed++;
     } else {
       srv->stats.spawns_ok++;
+      sb__stage_mark(&j->clock, SB__STAGE_REPLY);
+      sb__stage_add(&j->clock, &srv->stats);
     }
   }
   sb_request_free(&sw->req);
@@ -261,11 +264,13 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   sw->job.token = c->session.identity.primary;
   sw->job.service = c->srv->cfg.service;
   sw->job.test_delay_ms = c->srv->cfg.test_spawn_delay_ms;
+  sb__stage_start(&sw->job.clock, c->frame_at);
   sw->ident = e;
   sb__conn_ref(c);
   c->spawn_in_flight = true;
   e->spawns++;
   sb__idents_work_begin(e);
+  sb__stage_mark(&sw->job.clock, SB__STAGE_DECODE);
   if (uv_queue_work(c->srv->loop, &sw->work, spawn_work, spawn_done) != 0) {
     c->spawn_in_flight = false;
     e->spawns--;
@@ -281,6 +286,16 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   sw->next = c->srv->spawns;
   c->srv->spawns = sw;
   c->srv->spawns_in_flight++;
+}
+
+/* The broker's own CPU time: a process can always read its own, and
+ * under Wine only its own (docs/wine.md). */
+static uint64_t cpu_us(void) {
+  FILETIME created, ended, kernel, user;
+  if (!GetProcessTimes(GetCurrentProcess(), &created, &ended, &kernel, &user)) return 0;
+  /* FILETIMEs count 100 ns. */
+  return ((((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime) +
+          (((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime)) / 10;
 }
 
 void sb__dispatch(sb__conn *c, sb_request *req) {
@@ -321,6 +336,7 @@ void sb__dispatch(sb__conn *c, sb_request *req) {
       sb__helpers_get_stats(srv->helpers, &ps);
       res.u.stats = srv->stats;
       res.u.stats.uptime_ms = uv_now(srv->loop) - srv->started_ms;
+      res.u.stats.cpu_us = cpu_us();
       sb__idents_pool_stats(srv, &res.u.stats.helpers_idle, &res.u.stats.helpers_busy);
       res.u.stats.helpers_created = ps.created;
       res.u.stats.helpers_retired = ps.retired;

@@ -13,6 +13,7 @@
 #include "listener.h"
 #include "log.h"
 #include "registry.h"
+#include "stage.h"
 
 typedef struct sb__write {
   uv_write_t req;
@@ -246,6 +247,8 @@ static void conn_frame(sb__conn *c, const char *frame, size_t len) {
   sb_request req;
   sb_decode_error derr;
 
+  /* A spawn's first stage starts here (stage.h). */
+  c->frame_at = sb__stage_now();
   if (sb_decode_request(frame, len, &req, &derr) != 0) {
     conn_refuse(c, &derr);
     return;

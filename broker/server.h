@@ -98,6 +98,7 @@ typedef struct sb__conn {
   bool closing;          /* uv_close was called */
   bool refusing;         /* a fatal error reply is queued; read nothing more */
   bool spawn_in_flight;  /* at most one spawn per connection (Busy) */
+  int64_t frame_at;      /* when the frame being dispatched was whole (stage.h) */
   int refs;              /* the connection itself, its timer, and work in flight */
 } sb__conn;
 

@@ -313,6 +313,7 @@ void sb__spawn_run(sb__spawn_job *j) {
     fail(j, SB_E_SPAWN_FAILED, "params.limits", "the child's job could not be set up");
     goto done;
   }
+  sb__stage_mark(&j->clock, SB__STAGE_PREPARE);
 
   /* 2. A helper, and the handles moved into it. */
   rc = sb__pool_lease(j->pool, &helper);
@@ -323,6 +324,7 @@ void sb__spawn_run(sb__spawn_job *j) {
 #ifdef SB_TEST_HOOKS
   if (j->test_delay_ms > 0) Sleep(j->test_delay_ms);
 #endif
+  sb__stage_mark(&j->clock, SB__STAGE_LEASE);
   if (j->mode == SB_TRANSFER_PUSH)
     rc = sb__transfer_push(helper->process, p, &claim, &moved, &bad);
   else
@@ -343,6 +345,7 @@ void sb__spawn_run(sb__spawn_job *j) {
       std_types[s] = moved.file_type[idx];
     }
   }
+  sb__stage_mark(&j->clock, SB__STAGE_TRANSFER);
 
   /* 3. Command line, environment, fd table. */
   rc = expand_args(j, &args);
@@ -439,6 +442,7 @@ void sb__spawn_run(sb__spawn_job *j) {
   j->process = pi.hProcess;
   j->pid = pi.dwProcessId;
   j->result.pid = pi.dwProcessId;
+  sb__stage_mark(&j->clock, SB__STAGE_CREATE);
 
 done:
   if (j->mode == SB_TRANSFER_PUSH) sb__transfer_push_release(p, &claim);
@@ -450,6 +454,7 @@ done:
     }
     sb__pool_return(j->pool, helper, clean);
   }
+  sb__stage_mark(&j->clock, SB__STAGE_CLOSE);
   if (pi.hThread != NULL) CloseHandle(pi.hThread);
   if (j->err != 0) {
     /* No half-made child survives a failure: it never ran. */

@@ -14,6 +14,7 @@
 
 #include "pool.h"
 #include "sb_proto.h"
+#include "stage.h"
 
 typedef struct sb__spawn_job {
   /* Inputs, owned by the caller. */
@@ -29,6 +30,8 @@ typedef struct sb__spawn_job {
   HANDLE token;
   bool service;
   uint32_t test_delay_ms; /* test builds: see sb__broker_config */
+  /* Started by the dispatcher; the worker marks the stages it runs. */
+  sb__stage_clock clock;
 
   /* Outputs. On success the caller owns process and job. */
   int err;

@@ -218,29 +218,49 @@ typedef struct sb_list_result {
  * integer >= 0 on the wire; a reply that lacks one reads as 0. The limit_*
  * counters count how often each broker limit refused something
  * (docs/operations.md, "Settings"). */
-#define SB_STATS_COUNTERS(X)                                                       \
-  X(uptime_ms, "since the broker started")                                         \
-  X(connections_current, "connections open now")                                  \
-  X(connections_total, "connections accepted ever")                                \
-  X(requests_total, "requests answered")                                           \
-  X(errors_total, "requests answered with an error")                               \
-  X(spawns_ok, "spawns that made a child")                                         \
-  X(spawns_failed, "spawns that failed")                                           \
-  X(children_running, "children running now")                                      \
-  X(helpers_idle, "helper processes idle in the pools now")                        \
-  X(helpers_busy, "helper processes leased now")                                   \
-  X(helpers_created, "helper processes created ever")                              \
-  X(helpers_retired, "helper processes retired ever")                              \
-  X(limit_connections, "connections refused: limits.connections")                 \
-  X(limit_connections_per_identity,                                                \
-    "connections refused: limits.connections_per_identity")                        \
-  X(limit_spawns_in_flight, "spawns refused: limits.spawns_in_flight_per_identity") \
-  X(limit_children, "spawns refused: limits.children_per_identity")                \
-  X(limit_helpers, "spawns refused: pool.max_helpers or its per-identity maximum")  \
-  X(limit_handles, "spawns refused: limits.handles_per_request")                   \
-  X(limit_frame_bytes, "frames refused: limits.frame_bytes")                       \
-  X(limit_idle_timeouts, "connections closed: limits.idle_timeout_ms")             \
-  X(limit_request_deadlines, "connections closed: limits.request_deadline_ms")
+#define SB_STATS_COUNTERS(X)                                                          \
+  X(uptime_ms, "since the broker started")                                            \
+  X(cpu_us, "CPU time the broker process has used, user and kernel, in microseconds") \
+  X(connections_current, "connections open now")                                     \
+  X(connections_total, "connections accepted ever")                                   \
+  X(requests_total, "requests answered")                                              \
+  X(errors_total, "requests answered with an error")                                  \
+  X(spawns_ok, "spawns that made a child")                                            \
+  X(spawns_failed, "spawns that failed")                                              \
+  X(children_running, "children running now")                                         \
+  X(helpers_idle, "helper processes idle in the pools now")                           \
+  X(helpers_busy, "helper processes leased now")                                      \
+  X(helpers_created, "helper processes created ever")                                 \
+  X(helpers_retired, "helper processes retired ever")                                 \
+  X(limit_connections, "connections refused: limits.connections")                    \
+  X(limit_connections_per_identity,                                                   \
+    "connections refused: limits.connections_per_identity")                           \
+  X(limit_spawns_in_flight, "spawns refused: limits.spawns_in_flight_per_identity")    \
+  X(limit_children, "spawns refused: limits.children_per_identity")                   \
+  X(limit_helpers, "spawns refused: pool.max_helpers or its per-identity maximum")     \
+  X(limit_handles, "spawns refused: limits.handles_per_request")                      \
+  X(limit_frame_bytes, "frames refused: limits.frame_bytes")                          \
+  X(limit_idle_timeouts, "connections closed: limits.idle_timeout_ms")                \
+  X(limit_request_deadlines, "connections closed: limits.request_deadline_ms")        \
+  SB_STATS_STAGES(X)
+
+/* The last stats counters: the stages of a spawn in their order, each
+ * adding up, over the spawns counted in spawns_ok, the microseconds that
+ * stage took (broker/stage.h); divided by spawns_ok they give its mean. */
+#define SB_STATS_STAGES(X)                                                            \
+  X(spawn_decode_us, "spawns that made a child, microseconds in all: decoding and "   \
+    "checking the request until it is queued for a worker thread")                   \
+  X(spawn_queue_us, "the same: waiting for a worker thread")                         \
+  X(spawn_prepare_us, "the same: resolving the program, checking the working "       \
+    "directory, making the child's job")                                              \
+  X(spawn_lease_us, "the same: leasing a helper (creating one when none is idle)")   \
+  X(spawn_transfer_us, "the same: moving the handles into the helper")               \
+  X(spawn_create_us, "the same: command line, environment, attribute list, "         \
+    "creating and resuming the child")                                                \
+  X(spawn_close_us, "the same: closing the moved handles in the helper and "         \
+    "returning it")                                                                   \
+  X(spawn_reply_us, "the same: back on the loop thread, tracking the child, "        \
+    "encoding and writing the reply")
 
 typedef struct sb_stats_result {
 #define SB__STATS_FIELD(name, doc) uint64_t name;

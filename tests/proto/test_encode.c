@@ -312,17 +312,20 @@ SB_TEST(result_stats_clamps_counters) {
                                   .helpers_created = 9007199254740991u,
                                   .helpers_retired = 9007199254740992u,
                                   .limit_connections = 10,
-                                  .limit_request_deadlines = 11};
+                                  .limit_request_deadlines = 11,
+                                  .spawn_create_us = 12};
   CHECK_FRAME(sb_encode_result(&id, &res, &b), b,
               "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"uptime_ms\":9007199254740991,"
-              "\"connections_current\":1,\"connections_total\":2,\"requests_total\":3,"
+              "\"cpu_us\":0,\"connections_current\":1,\"connections_total\":2,\"requests_total\":3,"
               "\"errors_total\":4,\"spawns_ok\":5,\"spawns_failed\":6,\"children_running\":7,"
               "\"helpers_idle\":8,\"helpers_busy\":9,\"helpers_created\":9007199254740991,"
               "\"helpers_retired\":9007199254740991,\"limit_connections\":10,"
               "\"limit_connections_per_identity\":0,\"limit_spawns_in_flight\":0,"
               "\"limit_children\":0,\"limit_helpers\":0,\"limit_handles\":0,"
               "\"limit_frame_bytes\":0,\"limit_idle_timeouts\":0,"
-              "\"limit_request_deadlines\":11}}");
+              "\"limit_request_deadlines\":11,\"spawn_decode_us\":0,\"spawn_queue_us\":0,"
+              "\"spawn_prepare_us\":0,\"spawn_lease_us\":0,\"spawn_transfer_us\":0,"
+              "\"spawn_create_us\":12,\"spawn_close_us\":0,\"spawn_reply_us\":0}}");
 }
 
 SB_TEST(result_bad_arguments) {
