@@ -9,6 +9,7 @@
 #include "idents.h"
 #include "log.h"
 #include "registry.h"
+#include "self_stats.h"
 #include "spawn.h"
 #include "transfer.h"
 #ifdef SB_TEST_HOOKS
@@ -288,16 +289,6 @@ static void do_spawn(sb__conn *c, sb_request *req) {
   c->srv->spawns_in_flight++;
 }
 
-/* The broker's own CPU time: a process can always read its own, and
- * under Wine only its own (docs/wine.md). */
-static uint64_t cpu_us(void) {
-  FILETIME created, ended, kernel, user;
-  if (!GetProcessTimes(GetCurrentProcess(), &created, &ended, &kernel, &user)) return 0;
-  /* FILETIMEs count 100 ns. */
-  return ((((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime) +
-          (((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime)) / 10;
-}
-
 void sb__dispatch(sb__conn *c, sb_request *req) {
   sb__server *srv = c->srv;
   sb_result res;
@@ -336,7 +327,8 @@ void sb__dispatch(sb__conn *c, sb_request *req) {
       sb__helpers_get_stats(srv->helpers, &ps);
       res.u.stats = srv->stats;
       res.u.stats.uptime_ms = uv_now(srv->loop) - srv->started_ms;
-      res.u.stats.cpu_us = cpu_us();
+      res.u.stats.cpu_us = sb__self_cpu_us();
+      res.u.stats.heap_bytes = sb__self_heap_bytes();
       sb__idents_pool_stats(srv, &res.u.stats.helpers_idle, &res.u.stats.helpers_busy);
       res.u.stats.helpers_created = ps.created;
       res.u.stats.helpers_retired = ps.retired;

@@ -241,6 +241,19 @@ static int map_create_error(sb__spawn_job *j, DWORD e) {
   return j->err;
 }
 
+/* A helper killed from outside while leased makes the next step fail
+ * (moving a handle into it, or creating a child whose parent it is) with
+ * an error that would blame the request. The request was fine: the client
+ * is told the helper is gone, HelperUnavailable, which it may retry; the
+ * pool replaces the dead helper when it comes back (TESTPLAN D2). */
+static void blame_dead_helper(sb__spawn_job *j, const sb__helper *helper) {
+  if ((j->err != SB_E_INTERNAL && j->err != SB_E_SPAWN_FAILED) ||
+      WaitForSingleObject(helper->process, 0) != WAIT_OBJECT_0)
+    return;
+  sb__log(SB_LOG_WARN, "helper %lu ended during a spawn (%s)", helper->pid, j->detail);
+  fail(j, SB_E_HELPER_UNAVAILABLE, NULL, "the helper process ended during the spawn");
+}
+
 void sb__spawn_run(sb__spawn_job *j) {
   const sb_spawn_params *p = j->params;
   wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL, *cmdline = NULL, *env = NULL;
@@ -446,6 +459,7 @@ void sb__spawn_run(sb__spawn_job *j) {
 
 done:
   if (j->mode == SB_TRANSFER_PUSH) sb__transfer_push_release(p, &claim);
+  if (helper != NULL && j->err != 0) blame_dead_helper(j, helper);
   /* Every path: the helper gives back every handle of the request. */
   if (helper != NULL) {
     if (sb__transfer_close_in_helper(helper->process, &moved) != 0) {

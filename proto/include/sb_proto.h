@@ -221,6 +221,7 @@ typedef struct sb_list_result {
 #define SB_STATS_COUNTERS(X)                                                          \
   X(uptime_ms, "since the broker started")                                            \
   X(cpu_us, "CPU time the broker process has used, user and kernel, in microseconds") \
+  X(heap_bytes, "bytes in use in the broker's heaps now (each stats request walks them)") \
   X(connections_current, "connections open now")                                     \
   X(connections_total, "connections accepted ever")                                   \
   X(requests_total, "requests answered")                                              \

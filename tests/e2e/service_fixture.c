@@ -12,16 +12,6 @@ static void to_utf8(const wchar_t *w, char *out, size_t cap) {
   if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)cap, NULL, NULL) <= 0) out[0] = '\0';
 }
 
-/* s as the inside of a JSON string: backslashes and quotes escaped. */
-static void json_escape(const char *s, char *out, size_t cap) {
-  size_t n = 0;
-  for (; *s != '\0' && n + 3 < cap; s++) {
-    if (*s == '\\' || *s == '"') out[n++] = '\\';
-    out[n++] = *s;
-  }
-  out[n] = '\0';
-}
-
 bool svct_write_config(const svct *s, const char *json) {
   HANDLE h = CreateFileW(s->config, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
   DWORD put = 0;
@@ -49,9 +39,9 @@ bool svct_init(svct *s, const wchar_t *exe, bool with_log, const char *extra) {
   _snwprintf(s->config, MAX_PATH, L"%ls\\config.json", s->dir);
   if (with_log) _snwprintf(s->log, MAX_PATH, L"%ls\\service.log", s->dir);
   if (!CreateDirectoryW(s->dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) return false;
-  json_escape(s->pipe, pipe_json, sizeof pipe_json);
+  sbt_json_escape(s->pipe, pipe_json, sizeof pipe_json);
   to_utf8(s->log, log_utf8, sizeof log_utf8);
-  json_escape(log_utf8, log_json, sizeof log_json);
+  sbt_json_escape(log_utf8, log_json, sizeof log_json);
   snprintf(json, sizeof json,
            "{\"pipe\": \"%s\", \"pool\": {\"warm\": 1},\n"
            " \"log\": {\"level\": \"debug\"%s%s%s}%s%s}\n",

@@ -14,6 +14,13 @@ const char *sbt_child_path(void) {
   return path;
 }
 
+void sbt_child_params(sb_spawn_params *p, const char *const *args, size_t nargs) {
+  sb_spawn_params_init(p);
+  p->program = sbt_child_path();
+  p->args = args;
+  p->nargs = nargs;
+}
+
 int sbt_fixture_start(sbt_broker *b, const wchar_t *extra_args, sb_client **c) {
   int rc = sbt_broker_start(b, extra_args);
   if (rc != 0) return rc;

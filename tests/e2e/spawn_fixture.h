@@ -16,6 +16,9 @@
 /* Full UTF-8 path of sb_child.exe, next to the test program. */
 const char *sbt_child_path(void);
 
+/* Fresh params for sb_child.exe with these args (which must outlive p). */
+void sbt_child_params(sb_spawn_params *p, const char *const *args, size_t nargs);
+
 /* Starts a broker with extra_args (may be NULL) and connects a client. */
 int sbt_fixture_start(sbt_broker *b, const wchar_t *extra_args, sb_client **c);
 void sbt_fixture_stop(sbt_broker *b, sb_client *c);

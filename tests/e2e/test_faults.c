@@ -1,9 +1,13 @@
 /*
- * Every step of a spawn made to fail in turn, through the test build's
- * fault points (broker/fault.h), and after each: the error names the step,
- * the helper holds none of the request's handles (or was retired), the
- * broker's handle count is back at its baseline, no child is left
- * suspended or running, and the next spawn succeeds. Issue 5, TESTPLAN A4.
+ * Every failure path of a spawn, and after each the broker is clean: the
+ * error names the step, the helper holds none of the request's handles
+ * (or was retired), the broker's handle count is back at its baseline, no
+ * child is left suspended or running, and the next spawn succeeds.
+ *
+ * From inside: each step made to fail in turn through the test build's
+ * fault points (broker/fault.h). Issue 5, TESTPLAN A4.
+ * From outside: a client killed at each point of a request (D1, with
+ * victim_client.exe) and a helper killed while leased (D2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +76,7 @@ static int spawn_with_events(sb_client *c, int nhandles, sb_spawn_result *res) {
   HANDLE ev[4];
   sb_spawn_params p;
   int rc;
-  sb_spawn_params_init(&p);
-  p.program = sbt_child_path();
-  p.args = args;
-  p.nargs = 2;
+  sbt_child_params(&p, args, 2);
   for (int i = 0; i < nhandles; i++) {
     ev[i] = CreateEventW(NULL, TRUE, FALSE, NULL);
     p.handles[i] = (sb_handle_spec){names[i], (int64_t)(intptr_t)ev[i], -1};
@@ -246,6 +247,172 @@ SB_TEST(opening_the_client_fails) {
   faulty_stop(&f);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Killed from outside                                                      */
+
+/* Starts victim_client.exe MODE against f's broker and waits until it has
+ * reached its point of the request; its process handle, or NULL. */
+static HANDLE start_victim(const faulty *f, const char *mode) {
+  static LONG n;
+  wchar_t exe[MAX_PATH], cmd[MAX_PATH * 2];
+  char name[64];
+  HANDLE ready, wait[2];
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  snprintf(name, sizeof name, "sb-victim-%lu-%ld", GetCurrentProcessId(),
+           InterlockedIncrement(&n));
+  ready = CreateEventA(NULL, TRUE, FALSE, name);
+  if (ready == NULL || sbt_exe_path(L"victim_client.exe", exe, MAX_PATH) != 0) return NULL;
+  _snwprintf(cmd, MAX_PATH * 2, L"\"%ls\" %hs %ls %hs", exe, mode, f->b.pipe, name);
+  cmd[MAX_PATH * 2 - 1] = L'\0';
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
+    CloseHandle(ready);
+    return NULL;
+  }
+  CloseHandle(pi.hThread);
+  wait[0] = ready;
+  wait[1] = pi.hProcess;
+  if (WaitForMultipleObjects(2, wait, FALSE, 30000) != WAIT_OBJECT_0) {
+    SB__FAIL("victim_client %s never got to its point", mode);
+    TerminateProcess(pi.hProcess, 1);
+    CloseHandle(pi.hProcess);
+    pi.hProcess = NULL;
+  }
+  CloseHandle(ready);
+  return pi.hProcess;
+}
+
+static void kill_process(HANDLE h) {
+  TerminateProcess(h, 9);
+  WaitForSingleObject(h, 10000);
+  CloseHandle(h);
+}
+
+/* Waits until the broker's stats satisfy `done`; false after 30 s. */
+static bool wait_stats(faulty *f, bool (*done)(const sb_stats_result *)) {
+  for (int i = 0; i < 300; i++) {
+    sb_stats_result st;
+    if (sb_client_stats(f->c, &st) == 0 && done(&st)) return true;
+    Sleep(100);
+  }
+  return false;
+}
+
+static bool a_helper_is_leased(const sb_stats_result *st) { return st->helpers_busy == 1; }
+static bool no_helper_is_leased(const sb_stats_result *st) { return st->helpers_busy == 0; }
+static bool only_the_tests_connection(const sb_stats_result *st) {
+  return st->connections_current == 1;
+}
+
+static bool a_child_runs(faulty *f) {
+  sb_list_result list;
+  bool running = false;
+  if (sb_client_list(f->c, &list) != 0) return false;
+  for (size_t k = 0; k < list.nchildren; k++) running |= list.children[k].running;
+  sb_client_list_free(&list);
+  return running;
+}
+
+/* One killed client: MODE's victim, killed once `then` holds (NULL: at
+ * once), and the broker clean after it; `made` is how many children its
+ * request made before it was killed (0 or 1). */
+static void kill_client(const char *mode, const wchar_t *broker_args, bool (*then)(faulty *),
+                        uint64_t made) {
+  faulty f;
+  HANDLE victim;
+  sb_stats_result before, after;
+  REQUIRE(faulty_start(&f, broker_args) == 0);
+  REQUIRE(sb_client_stats(f.c, &before) == 0);
+  victim = start_victim(&f, mode);
+  REQUIRE(victim != NULL);
+  if (then != NULL) {
+    bool reached = false;
+    for (int i = 0; i < 300 && !reached; i++) {
+      reached = then(&f);
+      if (!reached) Sleep(100);
+    }
+    CHECK(reached);
+  }
+  kill_process(victim);
+  /* The connection goes first; a spawn in flight finishes after it. */
+  CHECK(wait_stats(&f, only_the_tests_connection));
+  CHECK(wait_stats(&f, no_helper_is_leased));
+  REQUIRE(sb_client_stats(f.c, &after) == 0);
+  CHECK_INT(after.spawns_ok - before.spawns_ok, made);
+  CHECK_INT(after.spawns_failed - before.spawns_failed, made == 0 && then != NULL ? 1 : 0);
+  check_clean(&f, false);
+  faulty_stop(&f);
+}
+
+static bool spawn_in_flight(faulty *f) {
+  sb_stats_result st;
+  return sb_client_stats(f->c, &st) == 0 && a_helper_is_leased(&st);
+}
+
+SB_TEST(d1_a_client_killed_in_the_middle_of_a_frame) { kill_client("mid-frame", NULL, NULL, 0); }
+
+/* The broker holds the spawn (--test-spawn-delay-ms) after the lease and
+ * before it takes the client's handles, whose process is gone by then. */
+SB_TEST(d1_a_client_killed_while_its_spawn_is_in_flight) {
+  kill_client("in-flight", L"--test-spawn-delay-ms 1500", spawn_in_flight, 0);
+}
+
+/* The spawn is done and its reply sits unread in the pipe: the connection
+ * child goes with the connection. */
+SB_TEST(d1_a_client_killed_before_reading_its_reply) {
+  kill_client("unread", NULL, a_child_runs, 1);
+}
+
+typedef struct leased_spawn {
+  const char *pipe;
+  int rc;
+  char detail[256];
+} leased_spawn;
+
+static DWORD WINAPI leased_spawn_main(void *arg) {
+  leased_spawn *ls = arg;
+  sb_client *c = NULL;
+  sb_spawn_result res;
+  ls->rc = sb_client_connect(ls->pipe, 20000, &c);
+  if (ls->rc != 0) return 0;
+  ls->rc = spawn_with_events(c, 2, &res);
+  if (ls->rc != 0) {
+    const sb_rpc_error *e = sb_client_last_error(c);
+    snprintf(ls->detail, sizeof ls->detail, "%s", e != NULL && e->detail ? e->detail : "");
+  }
+  sb_client_close(c);
+  return 0;
+}
+
+/* D2: the helper dies under a spawn that has leased it. The spawn fails
+ * (it cannot have a dead parent) with HelperUnavailable, not an error that
+ * blames the request; the broker replaces the helper, and the next spawn
+ * works. */
+SB_TEST(d2_a_helper_killed_while_leased) {
+  faulty f;
+  leased_spawn ls = {0};
+  HANDLE t, helper;
+  REQUIRE(faulty_start(&f, L"--test-spawn-delay-ms 1500") == 0);
+  ls.pipe = f.b.pipe_utf8;
+  ls.rc = 1;
+  helper = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, f.helper);
+  REQUIRE(helper != NULL);
+  t = CreateThread(NULL, 0, leased_spawn_main, &ls, 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wait_stats(&f, a_helper_is_leased));
+  kill_process(helper);
+  CHECK(WaitForSingleObject(t, 60000) == WAIT_OBJECT_0);
+  CloseHandle(t);
+  CHECK_INT(ls.rc, SB_E_HELPER_UNAVAILABLE);
+  if (strstr(ls.detail, "helper process ended") == NULL)
+    SB__FAIL("the error does not say the helper ended: %s", ls.detail);
+  CHECK(wait_stats(&f, only_the_tests_connection));
+  check_clean(&f, true);
+  faulty_stop(&f);
+}
+
 SB_TEST_MAIN(SB_CASE(lease_fails), SB_CASE(the_second_duplicate_from_the_client_fails),
              SB_CASE(the_second_move_into_the_helper_fails),
              SB_CASE(the_last_move_into_the_helper_fails), SB_CASE(the_attribute_list_fails),
@@ -254,4 +421,8 @@ SB_TEST_MAIN(SB_CASE(lease_fails), SB_CASE(the_second_duplicate_from_the_client_
              SB_CASE(create_process_dying_at_start_up_twice_fails),
              SB_CASE(placing_the_child_in_its_job_fails), SB_CASE(resuming_the_child_fails),
              SB_CASE(closing_a_handle_in_the_helper_fails), SB_CASE(watching_the_child_fails),
-             SB_CASE(writing_the_spawn_result_fails), SB_CASE(opening_the_client_fails))
+             SB_CASE(writing_the_spawn_result_fails), SB_CASE(opening_the_client_fails),
+             SB_CASE(d1_a_client_killed_in_the_middle_of_a_frame),
+             SB_CASE(d1_a_client_killed_while_its_spawn_is_in_flight),
+             SB_CASE(d1_a_client_killed_before_reading_its_reply),
+             SB_CASE(d2_a_helper_killed_while_leased))

@@ -72,10 +72,7 @@ static DWORD WINAPI spawn_thread(void *arg) {
   sb_spawn_params p;
   sb_spawn_result res;
   const char *args[] = {"exit", "0"};
-  sb_spawn_params_init(&p);
-  p.program = sbt_child_path();
-  p.args = args;
-  p.nargs = 2;
+  sbt_child_params(&p, args, 2);
   sc->rc = sb_client_spawn(sc->c, &p, &res);
   return 0;
 }
@@ -238,10 +235,7 @@ static DWORD spawn_sleeper(sb_client *c, int *rc) {
   sb_spawn_params p;
   sb_spawn_result res;
   const char *args[] = {"sleep", "60000"};
-  sb_spawn_params_init(&p);
-  p.program = sbt_child_path();
-  p.args = args;
-  p.nargs = 2;
+  sbt_child_params(&p, args, 2);
   *rc = sb_client_spawn(c, &p, &res);
   return *rc == 0 ? res.pid : 0;
 }

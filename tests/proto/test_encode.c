@@ -316,7 +316,7 @@ SB_TEST(result_stats_clamps_counters) {
                                   .spawn_create_us = 12};
   CHECK_FRAME(sb_encode_result(&id, &res, &b), b,
               "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"uptime_ms\":9007199254740991,"
-              "\"cpu_us\":0,\"connections_current\":1,\"connections_total\":2,\"requests_total\":3,"
+              "\"cpu_us\":0,\"heap_bytes\":0,\"connections_current\":1,\"connections_total\":2,\"requests_total\":3,"
               "\"errors_total\":4,\"spawns_ok\":5,\"spawns_failed\":6,\"children_running\":7,"
               "\"helpers_idle\":8,\"helpers_busy\":9,\"helpers_created\":9007199254740991,"
               "\"helpers_retired\":9007199254740991,\"limit_connections\":10,"

@@ -516,3 +516,12 @@ void sbt_close_all(HANDLE *list, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (list[i] != NULL) CloseHandle(list[i]);
 }
+
+void sbt_json_escape(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *s != '\0' && n + 3 < cap; s++) {
+    if (*s == '\\' || *s == '"') out[n++] = '\\';
+    out[n++] = *s;
+  }
+  out[n] = '\0';
+}

@@ -83,6 +83,10 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe);
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code);
 
+/* s as the inside of a JSON string, backslashes and quotes escaped (all
+ * a path or a pipe name can hold that needs it), cut to fit cap. */
+void sbt_json_escape(const char *s, char *out, size_t cap);
+
 /* A whole text file (malloc'd, NUL-terminated; opened sharing read, write
  * and delete, so a log file can be read while it is written), or NULL. */
 char *sbt_read_text_file(const wchar_t *path);
