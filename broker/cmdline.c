@@ -13,12 +13,12 @@
  * units. Writing into a buffer of the final limit means the length check and
  * the writing are one and the same, and nothing can overflow on the way. */
 typedef struct cmdline_buf {
-  wchar_t *p;
+  sb__wchar *p;
   size_t len; /* units written, without a NUL */
 } cmdline_buf;
 
 /* Appends `count` copies of `ch`, leaving room for the terminating NUL. */
-static int put(cmdline_buf *b, wchar_t ch, size_t count) {
+static int put(cmdline_buf *b, sb__wchar ch, size_t count) {
   if (count > SB__CMDLINE_MAX_CHARS - 1 - b->len) return SB_E_COMMAND_LINE_TOO_LONG;
   for (size_t i = 0; i < count; i++) b->p[b->len++] = ch;
   return 0;
@@ -29,10 +29,10 @@ static int put(cmdline_buf *b, wchar_t ch, size_t count) {
  * because some splitters (and people reading logs) treat them as white
  * space. An empty argument only exists as "". A '"' could be escaped without
  * quotes, but quoting keeps one rule for every '"'. */
-static bool needs_quotes(const wchar_t *a) {
-  if (*a == L'\0') return true;
+static bool needs_quotes(const sb__wchar *a) {
+  if (*a == '\0') return true;
   for (; *a; a++)
-    if (*a == L' ' || *a == L'\t' || *a == L'\n' || *a == L'\v' || *a == L'"') return true;
+    if (*a == ' ' || *a == '\t' || *a == '\n' || *a == '\v' || *a == '"') return true;
   return false;
 }
 
@@ -47,7 +47,7 @@ static bool needs_quotes(const wchar_t *a) {
  * CommandLineToArgvW split "a""b" "c" differently, measured), while \" means
  * the same to all of them. The only "" written is an empty argument, which is
  * always followed by a space or the end of the line. */
-static int put_arg(cmdline_buf *b, const wchar_t *a) {
+static int put_arg(cmdline_buf *b, const sb__wchar *a) {
   int rc;
   if (!needs_quotes(a)) {
     /* Without a '"' in the argument, no backslash precedes one, so every
@@ -56,34 +56,34 @@ static int put_arg(cmdline_buf *b, const wchar_t *a) {
       if ((rc = put(b, *a, 1)) != 0) return rc;
     return 0;
   }
-  if ((rc = put(b, L'"', 1)) != 0) return rc;
+  if ((rc = put(b, '"', 1)) != 0) return rc;
   for (;;) {
     size_t slashes = 0;
-    while (*a == L'\\') {
+    while (*a == '\\') {
       slashes++;
       a++;
     }
-    if (*a == L'\0') {
+    if (*a == '\0') {
       /* The closing quote follows: double the run so that it stays literal
        * and the quote still closes ("C:\dir\" would otherwise end in \"). */
-      if ((rc = put(b, L'\\', slashes * 2)) != 0) return rc;
+      if ((rc = put(b, '\\', slashes * 2)) != 0) return rc;
       break;
     }
-    if (*a == L'"') {
-      if ((rc = put(b, L'\\', slashes * 2 + 1)) != 0) return rc;
-    } else if ((rc = put(b, L'\\', slashes)) != 0) {
+    if (*a == '"') {
+      if ((rc = put(b, '\\', slashes * 2 + 1)) != 0) return rc;
+    } else if ((rc = put(b, '\\', slashes)) != 0) {
       return rc;
     }
     if ((rc = put(b, *a, 1)) != 0) return rc;
     a++;
   }
-  return put(b, L'"', 1);
+  return put(b, '"', 1);
 }
 
 int sb__cmdline_build(const char *program, const char *const *args, size_t nargs,
-                      wchar_t **out) {
+                      sb__wchar **out) {
   cmdline_buf b = {NULL, 0};
-  wchar_t *w = NULL, *shrunk;
+  sb__wchar *w = NULL, *shrunk;
   int rc;
 
   if (out == NULL) return SB_E_INVALID_ARGUMENT;
@@ -105,10 +105,10 @@ int sb__cmdline_build(const char *program, const char *const *args, size_t nargs
    * space, and CreateProcessW given a NULL application name would even try
    * "C:\Program" first. */
   if ((rc = sb__utf8_to_wide(program, &w)) != 0) goto done;
-  if ((rc = put(&b, L'"', 1)) != 0) goto done;
-  for (const wchar_t *c = w; *c; c++)
+  if ((rc = put(&b, '"', 1)) != 0) goto done;
+  for (const sb__wchar *c = w; *c; c++)
     if ((rc = put(&b, *c, 1)) != 0) goto done;
-  if ((rc = put(&b, L'"', 1)) != 0) goto done;
+  if ((rc = put(&b, '"', 1)) != 0) goto done;
   free(w);
   w = NULL;
 
@@ -117,12 +117,12 @@ int sb__cmdline_build(const char *program, const char *const *args, size_t nargs
     /* The space matters after argv[0] too: with a '"' right after the
      * program's closing quote, Wine's msvcrt carries on with argv[0] while
      * CommandLineToArgvW starts argv[1] (measured). */
-    if ((rc = put(&b, L' ', 1)) != 0) goto done;
+    if ((rc = put(&b, ' ', 1)) != 0) goto done;
     if ((rc = put_arg(&b, w)) != 0) goto done;
     free(w);
     w = NULL;
   }
-  b.p[b.len] = L'\0';
+  b.p[b.len] = '\0';
 
   /* Give back what the usual short command line does not need. */
   shrunk = realloc(b.p, (b.len + 1) * sizeof *b.p);

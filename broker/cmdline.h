@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <wchar.h>
+#include "utf.h"
 
 /* The longest command line CreateProcessW accepts, in UTF-16 code units,
  * including the terminating NUL (documented for lpCommandLine). Windows
@@ -39,7 +39,7 @@
  * failure.
  */
 int sb__cmdline_build(const char *program, const char *const *args, size_t nargs,
-                      wchar_t **out);
+                      sb__wchar **out);
 
 /*
  * Replaces every "{handle:NAME}" in arg with values[i] in decimal, where

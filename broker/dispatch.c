@@ -9,6 +9,7 @@
 #include "idents.h"
 #include "log.h"
 #include "registry.h"
+#include "request_limits.h"
 #include "self_stats.h"
 #include "spawn.h"
 #include "transfer.h"
@@ -191,11 +192,10 @@ static int check_identity_limits(sb__conn *c, const sb_spawn_params *p, char *de
   sb__server *srv = c->srv;
   const sb__settings *s = &srv->cfg.s;
   sb__ident *e = c->session.ident;
-  if (p->nhandles > s->max_handles) {
+  int rc = sb__request_limits_check(p, s, detail, cap);
+  if (rc != 0) {
     srv->stats.limit_handles++;
-    snprintf(detail, cap, "limits.handles_per_request: %zu handles, at most %u", p->nhandles,
-             (unsigned)s->max_handles);
-    return SB_E_TOO_MANY_HANDLES;
+    return rc;
   }
   if (e->spawns >= s->max_spawns_per_identity) {
     srv->stats.limit_spawns_in_flight++;

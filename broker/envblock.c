@@ -2,28 +2,31 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <windows.h>
 
+#include "env_name.h"
 #include "sb_errors.h"
 #include "utf.h"
 
 /* One "NAME=VALUE" string of the block being built. */
 typedef struct env_item {
-  const wchar_t *text; /* "NAME=VALUE", not necessarily NUL-terminated for base */
+  const sb__wchar *text; /* "NAME=VALUE", not necessarily NUL-terminated for base */
   size_t text_len;     /* units, without a NUL */
   size_t name_len;     /* units of NAME */
   size_t order;        /* position of origin, so that equal names keep their order */
 } env_item;
 
-/* Compares two names the way Windows orders and matches environment names:
- * ordinal (code unit by code unit, no locale), after upper-casing each unit
- * with the system's table. Lengths fit in an int: no item is longer than
+/* Compares two names the way Windows orders and matches environment names
+ * (env_name.h). Lengths fit in an int: no item is longer than
  * SB__ENV_BLOCK_MAX_CHARS. */
 static int name_cmp(const env_item *a, const env_item *b) {
-  int r = CompareStringOrdinal(a->text, (int)a->name_len, b->text, (int)b->name_len, TRUE);
-  /* CSTR_LESS_THAN, CSTR_EQUAL, CSTR_GREATER_THAN are 1, 2, 3; 0 (an error)
-   * cannot happen with valid lengths and sorts first. */
-  return r - CSTR_EQUAL;
+  return sb__env_name_cmp(a->text, a->name_len, b->text, b->name_len);
+}
+
+/* The first '=' in s, or NULL. */
+static const sb__wchar *find_equals(const sb__wchar *s) {
+  for (; *s != 0; s++)
+    if (*s == '=') return s;
+  return NULL;
 }
 
 static int item_cmp(const void *pa, const void *pb) {
@@ -37,9 +40,9 @@ static int item_cmp(const void *pa, const void *pb) {
  * hidden "=C:=C:\dir" per-drive directories) end at the second '=', so the
  * search starts after the first character. An entry with no '=' at all is
  * not something Windows creates; it is kept whole, as a name. */
-static size_t base_name_len(const wchar_t *s, size_t len) {
+static size_t base_name_len(const sb__wchar *s, size_t len) {
   for (size_t i = 1; i < len; i++)
-    if (s[i] == L'=') return i;
+    if (s[i] == '=') return i;
   return len;
 }
 
@@ -58,18 +61,18 @@ static size_t find_name(const env_item *sorted, size_t n, const env_item *key) {
   return n;
 }
 
-int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t nentries,
-                       const char *extra_name, const char *extra_value, wchar_t **out,
+int sb__envblock_build(const sb__wchar *base, const char *const *entries, size_t nentries,
+                       const char *extra_name, const char *extra_value, sb__wchar **out,
                        size_t *out_chars) {
-  wchar_t **owned = NULL;   /* the converted request strings */
+  sb__wchar **owned = NULL;   /* the converted request strings */
   size_t nowned = 0;
   env_item *set = NULL;     /* the request's variables, sorted by name */
   size_t nset = 0;
   env_item *all = NULL;     /* kept base entries and set, sorted */
   size_t nall = 0, nbase = 0, total, i;
-  wchar_t *block = NULL, *w;
-  wchar_t *wname = NULL, *wvalue = NULL;
-  const wchar_t *s;
+  sb__wchar *block = NULL, *w;
+  sb__wchar *wname = NULL, *wvalue = NULL;
+  const sb__wchar *s;
   int rc;
 
   if (out_chars != NULL) *out_chars = 0;
@@ -88,35 +91,35 @@ int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t n
     goto done;
   }
   for (i = 0; i < nentries; i++) {
-    const wchar_t *eq;
+    const sb__wchar *eq;
     if ((rc = sb__utf8_to_wide(entries[i], &owned[nowned])) != 0) goto done;
     s = owned[nowned++];
-    eq = wcschr(s, L'=');
+    eq = find_equals(s);
     if (eq == NULL || eq == s) {
       rc = SB_E_INVALID_ENV_ENTRY;
       goto done;
     }
-    set[nset] = (env_item){s, wcslen(s), (size_t)(eq - s), nset};
+    set[nset] = (env_item){s, sb__wlen(s), (size_t)(eq - s), nset};
     nset++;
   }
   if (extra_name != NULL) {
     size_t nlen, vlen;
     if ((rc = sb__utf8_to_wide(extra_name, &wname)) != 0) goto done;
     if ((rc = sb__utf8_to_wide(extra_value, &wvalue)) != 0) goto done;
-    nlen = wcslen(wname);
-    vlen = wcslen(wvalue);
-    if (nlen == 0 || wcschr(wname, L'=') != NULL) {
+    nlen = sb__wlen(wname);
+    vlen = sb__wlen(wvalue);
+    if (nlen == 0 || find_equals(wname) != NULL) {
       rc = SB_E_INVALID_NAME;
       goto done;
     }
-    owned[nowned] = malloc((nlen + 1 + vlen + 1) * sizeof(wchar_t));
+    owned[nowned] = malloc((nlen + 1 + vlen + 1) * sizeof(sb__wchar));
     if (owned[nowned] == NULL) {
       rc = SB_E_NOMEM;
       goto done;
     }
-    memcpy(owned[nowned], wname, nlen * sizeof(wchar_t));
-    owned[nowned][nlen] = L'=';
-    memcpy(owned[nowned] + nlen + 1, wvalue, (vlen + 1) * sizeof(wchar_t));
+    memcpy(owned[nowned], wname, nlen * sizeof(sb__wchar));
+    owned[nowned][nlen] = '=';
+    memcpy(owned[nowned] + nlen + 1, wvalue, (vlen + 1) * sizeof(sb__wchar));
     set[nset] = (env_item){owned[nowned], nlen + 1 + vlen, nlen, nset};
     nowned++;
     nset++;
@@ -141,8 +144,8 @@ int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t n
 
   /* Count the base entries, bounding each so that every length fits the
    * int that CompareStringOrdinal takes. */
-  for (s = base; s != NULL && *s != L'\0'; s += wcslen(s) + 1) {
-    if (wcslen(s) > SB__ENV_BLOCK_MAX_CHARS) {
+  for (s = base; s != NULL && *s != '\0'; s += sb__wlen(s) + 1) {
+    if (sb__wlen(s) > SB__ENV_BLOCK_MAX_CHARS) {
       rc = SB_E_ENVIRONMENT_TOO_LARGE;
       goto done;
     }
@@ -157,8 +160,8 @@ int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t n
    * then the request's own (the order field puts them after the base for the
    * stable sort; names are unique by now, so it only matters for base
    * entries that share a name, which are left as Windows gave them). */
-  for (s = base; s != NULL && *s != L'\0'; s += wcslen(s) + 1) {
-    size_t len = wcslen(s);
+  for (s = base; s != NULL && *s != '\0'; s += sb__wlen(s) + 1) {
+    size_t len = sb__wlen(s);
     env_item it = {s, len, base_name_len(s, len), nall};
     if (find_name(set, nset, &it) == nset) all[nall++] = it;
   }
@@ -187,9 +190,9 @@ int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t n
   for (i = 0; i < nall; i++) {
     memcpy(w, all[i].text, all[i].text_len * sizeof *w);
     w += all[i].text_len;
-    *w++ = L'\0';
+    *w++ = '\0';
   }
-  while (w < block + total) *w++ = L'\0';
+  while (w < block + total) *w++ = '\0';
 
   *out = block;
   block = NULL;

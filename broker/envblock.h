@@ -29,7 +29,7 @@
 #define SB_BROKER_ENVBLOCK_H
 
 #include <stddef.h>
-#include <wchar.h>
+#include "utf.h"
 
 /* The largest value of one variable, in UTF-16 units without the NUL. */
 #define SB__ENV_VALUE_MAX_CHARS 32767
@@ -73,8 +73,8 @@
  * - SB_E_NOMEM.
  * *out is NULL and *out_chars 0 on failure.
  */
-int sb__envblock_build(const wchar_t *base, const char *const *entries, size_t nentries,
-                       const char *extra_name, const char *extra_value, wchar_t **out,
+int sb__envblock_build(const sb__wchar *base, const char *const *entries, size_t nentries,
+                       const char *extra_name, const char *extra_value, sb__wchar **out,
                        size_t *out_chars);
 
 #endif

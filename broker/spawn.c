@@ -8,9 +8,8 @@
 #include <userenv.h>
 
 #include "attrs.h"
-#include "cmdline.h"
+#include "child_strings.h"
 #include "createproc.h"
-#include "envblock.h"
 #include "fault.h"
 #include "job.h"
 #include "log.h"
@@ -107,48 +106,6 @@ static int check_cwd(sb__spawn_job *j, const wchar_t *cwd) {
     fail(j, SB_E_CWD_NOT_FOUND, "params.cwd", "%s is not a directory", j->params->cwd);
     return j->err;
   }
-  return 0;
-}
-
-/* The argument list with "{handle:NAME}" replaced, when asked for. */
-static int expand_args(sb__spawn_job *j, char ***out) {
-  const sb_spawn_params *p = j->params;
-  const char *names[SB_LIMIT_HANDLES];
-  int64_t values[SB_LIMIT_HANDLES];
-  char **args = calloc(p->nargs + 1, sizeof *args);
-  int rc = 0;
-
-  if (args == NULL) return SB_E_NOMEM;
-  for (size_t i = 0; i < j->result.nhandles; i++) {
-    names[i] = j->result.handles[i].name;
-    values[i] = j->result.handles[i].value;
-  }
-  for (size_t i = 0; i < p->nargs && rc == 0; i++) {
-    if (p->expand_handles)
-      rc = sb__expand_handles(p->args[i], names, values, j->result.nhandles, &args[i]);
-    else
-      args[i] = _strdup(p->args[i]), rc = args[i] ? 0 : SB_E_NOMEM;
-  }
-  if (rc != 0) {
-    for (size_t i = 0; i < p->nargs; i++) free(args[i]);
-    free(args);
-    return rc;
-  }
-  *out = args;
-  return 0;
-}
-
-/* "name=value;name=value" for handles_env, values in decimal. */
-static int handles_env_value(const sb_spawn_result *r, char **out) {
-  size_t cap = 1 + r->nhandles * (SB_LIMIT_NAME_BYTES + 24);
-  char *s = malloc(cap);
-  size_t len = 0;
-  if (s == NULL) return SB_E_NOMEM;
-  s[0] = '\0';
-  for (size_t i = 0; i < r->nhandles; i++)
-    len += (size_t)snprintf(s + len, cap - len, "%s%s=%lld", i ? ";" : "",
-                            r->handles[i].name, (long long)r->handles[i].value);
-  *out = s;
   return 0;
 }
 
@@ -256,11 +213,11 @@ static void blame_dead_helper(sb__spawn_job *j, const sb__helper *helper) {
 
 void sb__spawn_run(sb__spawn_job *j) {
   const sb_spawn_params *p = j->params;
-  wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL, *cmdline = NULL, *env = NULL;
+  wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL;
   wchar_t *base_env = NULL, *user_env = NULL, *search = NULL;
   bool impersonating = false;
-  char **args = NULL, *henv = NULL;
-  size_t env_chars = 0, bad = 0;
+  sb__child_strings strings = {NULL, NULL, 0};
+  size_t bad = 0;
   sb__helper *helper = NULL;
   sb__moved moved;
   sb__push_claim claim = {{false}};
@@ -361,36 +318,11 @@ void sb__spawn_run(sb__spawn_job *j) {
   sb__stage_mark(&j->clock, SB__STAGE_TRANSFER);
 
   /* 3. Command line, environment, fd table. */
-  rc = expand_args(j, &args);
-  if (rc != 0) {
-    fail(j, rc, "params.args", rc == SB_E_NOMEM ? NULL : "a handle placeholder is invalid");
-    goto done;
-  }
-  rc = sb__cmdline_build(p->program, (const char *const *)args, p->nargs, &cmdline);
-  if (rc == SB_E_INVALID_ARGUMENT) {
-    /* Only a program path with a '"' cannot be written as argv[0]; no such
-     * file can exist on Windows, where '"' is not allowed in names. */
-    fail(j, SB_E_EXECUTABLE_NOT_FOUND, "params.program",
-         "a program path cannot contain a double quote");
-    goto done;
-  }
-  if (rc != 0) {
-    fail(j, rc, "params.args", rc == SB_E_COMMAND_LINE_TOO_LONG
-                                   ? "the command line is longer than 32767 characters"
-                                   : NULL);
-    goto done;
-  }
-  if (p->handles_env != NULL && handles_env_value(&j->result, &henv) != 0) {
-    fail(j, SB_E_NOMEM, NULL, NULL);
-    goto done;
-  }
   if (!p->clear_env && j->token == NULL) base_env = GetEnvironmentStringsW();
-  rc = sb__envblock_build(base_env != NULL ? base_env : user_env, p->env, p->nenv,
-                          p->handles_env, henv, &env, &env_chars);
+  rc = sb__child_strings_build(p, &j->result, base_env != NULL ? base_env : user_env, &strings,
+                               j->path, sizeof j->path, j->detail, sizeof j->detail);
   if (rc != 0) {
-    fail(j, rc, "params.env", rc == SB_E_ENVIRONMENT_TOO_LARGE
-                                  ? "the environment block is too large"
-                                  : "the environment cannot be built");
+    j->err = rc;
     goto done;
   }
   if (build_crt_fds(j, &moved, std, std_types, &crt, &crt_len) != 0) {
@@ -430,7 +362,7 @@ void sb__spawn_run(sb__spawn_job *j) {
    * inheritable), and the broker's children would differ by whether they
    * are console programs. A child that wants a console can call
    * AllocConsole. */
-  if (!create_child(j, app, cmdline, moved.n > 0, env, wcwd, &si, &pi)) {
+  if (!create_child(j, app, strings.cmdline, moved.n > 0, strings.env, wcwd, &si, &pi)) {
     map_create_error(j, GetLastError());
     goto done;
   }
@@ -490,13 +422,7 @@ done:
   if (impersonating && !RevertToSelf())
     sb__log(SB_LOG_ERROR, "a worker thread could not stop impersonating (error %lu)",
             GetLastError());
-  free(env);
-  free(henv);
-  free(cmdline);
-  if (args != NULL) {
-    for (size_t i = 0; i < p->nargs; i++) free(args[i]);
-    free(args);
-  }
+  sb__child_strings_free(&strings);
   free(wcwd);
   free(search);
   free(app);

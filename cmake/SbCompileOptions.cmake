@@ -10,6 +10,15 @@ if(SB_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# libFuzzer is guided by the coverage of the code it runs: every library a
+# fuzz target links (proto/, the broker's pure modules) must carry the
+# coverage instrumentation, not only the target's own file. fuzzer-no-link
+# adds it without libFuzzer's main, so the unit tests of the same tree still
+# link and run as usual.
+if(SB_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 function(sb_strict target)
   if(MSVC)
     target_compile_options(${target} PRIVATE /W4 /WX /utf-8)
