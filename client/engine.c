@@ -129,9 +129,13 @@ static void break_with_reply_locked(sb_client *c, const sb_rpc_error *e, const c
   complete_all_locked(c);
 }
 
+static bool broker_closed(DWORD e) {
+  return e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED || e == ERROR_NO_DATA ||
+         e == ERROR_HANDLE_EOF;
+}
+
 static void break_for_windows_error_locked(sb_client *c, const char *what, DWORD e) {
-  if (e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED || e == ERROR_NO_DATA ||
-      e == ERROR_HANDLE_EOF)
+  if (broker_closed(e))
     sb__break_locked(c, SB_E_CLOSED, "the broker closed the connection");
   else
     sb__break_locked(c, SB_E_IO, "%s on the pipe failed (Windows error %lu)", what, e);
@@ -303,6 +307,24 @@ static void read_once_locked(sb_client *c, DWORD left) {
   feed_locked(c, c->rbuf, n);
 }
 
+/* A write found the pipe closed. A broker that refuses a connection (it
+ * is stopping, or at limits.connections) writes its reason and closes its
+ * end at once, and under load that can happen before the client's first
+ * write: the reason is still in the pipe, and reading it tells the caller
+ * why (ShuttingDown, LimitReached) instead of only "closed". Reads what
+ * the broker left, unless another thread is reading already (it will find
+ * the same frames). */
+static void take_in_parting_words_locked(sb_client *c) {
+  if (c->reading) return;
+  c->reading = true;
+  /* The frames are already there, or there are none: the read completes
+   * at once either way; the bound only guards against a pipe that is
+   * not closed after all. */
+  for (int i = 0; i < 4 && c->broken == 0; i++) read_once_locked(c, 100);
+  c->reading = false;
+  WakeAllConditionVariable(&c->cv);
+}
+
 int sb__pump_locked(sb_client *c, const sb__deadline *dl, sb__ready_fn ready,
                     const void *arg) {
   bool looked = false;
@@ -391,8 +413,9 @@ static int write_locked(sb_client *c, const char *data, size_t len, const sb__de
   }
   if (rc == SB_E_TIMEOUT)
     sb__break_locked(c, SB_E_TIMEOUT, "the broker stopped reading in the middle of a request");
-  else
-    break_for_windows_error_locked(c, "WriteFile", e);
+  else if (broker_closed(e))
+    take_in_parting_words_locked(c);
+  if (c->broken == 0) break_for_windows_error_locked(c, "WriteFile", e);
   return fail_broken_locked(c, NULL);
 }
 

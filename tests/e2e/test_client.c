@@ -482,6 +482,80 @@ SB_TEST(connect_times_out_while_every_instance_is_busy) {
   fake_stop(&f);
 }
 
+/* A broker that refuses a connection (stopping, or at limits.connections)
+ * writes its reason and closes its end at once, like broker/listener.c's
+ * sb__listener_refuse: a fresh instance for each client, never
+ * disconnected (that would discard the reason). */
+typedef struct refuser {
+  wchar_t name[128];
+  char name_utf8[128];
+  int clients;
+  HANDLE ready; /* set when an instance listens */
+} refuser;
+
+static DWORD WINAPI refuser_main(void *arg) {
+  refuser *r = arg;
+  sb_buf reason = {0};
+  sb_id none;
+  memset(&none, 0, sizeof none);
+  none.kind = SB_ID_NULL;
+  if (sb_encode_error(&none, SB_E_SHUTTING_DOWN, NULL, NULL, &reason) != 0) return 1;
+  for (int i = 0; i < r->clients; i++) {
+    DWORD n;
+    HANDLE h = CreateNamedPipeW(r->name, PIPE_ACCESS_DUPLEX,
+                                PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                                PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE) break;
+    SetEvent(r->ready);
+    if (ConnectNamedPipe(h, NULL) || GetLastError() == ERROR_PIPE_CONNECTED)
+      WriteFile(h, reason.data, (DWORD)reason.len, &n, NULL);
+    CloseHandle(h);
+  }
+  sb_buf_free(&reason);
+  return 0;
+}
+
+/* Regression: under load the broker's refusal could close the pipe before
+ * the library wrote its hello, and the write's failure was all the caller
+ * heard (ConnectionClosed, where ShuttingDown was waiting in the pipe). A
+ * refuser that closes as soon as it has written wins that race most of the
+ * time; every connect must still report the reason. */
+SB_TEST(a_refusal_is_reported_even_when_the_broker_closed_before_hello) {
+  static LONG counter;
+  refuser r;
+  sb_client_options o;
+  HANDLE t;
+  int closed = 0, refused = 0;
+  sb_client_options_init(&o);
+  o.transfer = SB_TRANSFER_PUSH;
+  memset(&r, 0, sizeof r);
+  r.clients = 40;
+  _snwprintf(r.name, 128, L"\\\\.\\pipe\\sb-refuser-%lu-%ld", GetCurrentProcessId(),
+             InterlockedIncrement(&counter));
+  WideCharToMultiByte(CP_UTF8, 0, r.name, -1, r.name_utf8, sizeof r.name_utf8, NULL, NULL);
+  r.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+  t = CreateThread(NULL, 0, refuser_main, &r, 0, NULL);
+  REQUIRE(t != NULL);
+  for (int i = 0; i < r.clients; i++) {
+    sb_client *c = NULL;
+    int rc;
+    if (WaitForSingleObject(r.ready, 10000) != WAIT_OBJECT_0) break;
+    /* In push mode the library checks the server process before it
+     * writes anything, which gives the refuser the time to close first. */
+    rc = sb_client_connect_ex(r.name_utf8, 10000, &o, &c);
+    if (rc == SB_E_SHUTTING_DOWN)
+      refused++;
+    else if (rc == SB_E_CLOSED)
+      closed++;
+    if (c != NULL) sb_client_close(c);
+  }
+  CHECK(WaitForSingleObject(t, 20000) == WAIT_OBJECT_0);
+  CloseHandle(t);
+  CloseHandle(r.ready);
+  CHECK_INT(closed, 0);
+  CHECK_INT(refused, r.clients);
+}
+
 SB_TEST(connect_times_out_without_hello_reply) {
   fake f;
   sb_client *c = NULL;
@@ -1576,6 +1650,7 @@ SB_TEST_MAIN(SB_CASE(connect_reports_hello_and_broker_pid),
              SB_CASE(no_broker_is_closed_at_once),
              SB_CASE(connect_times_out_while_every_instance_is_busy),
              SB_CASE(connect_times_out_without_hello_reply),
+             SB_CASE(a_refusal_is_reported_even_when_the_broker_closed_before_hello),
              SB_CASE(events_are_queued_while_waiting_for_a_reply),
              SB_CASE(next_event_reads_the_pipe_itself),
              SB_CASE(replies_out_of_order_find_their_requests),
