@@ -62,6 +62,9 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe);
  * anywhere else. */
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code);
+/* The same, waiting at most timeout_ms for the program to exit. */
+int sbt_run_collect_ms(const wchar_t *app, wchar_t *cmdline, wchar_t *env, DWORD timeout_ms,
+                       char **out, DWORD *exit_code);
 
 /* Opens the broker's pipe as a client (byte mode, blocking), with the
  * rights a client gets: GENERIC_READ | FILE_WRITE_DATA. */
