@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "idents.h"
 #include "log.h"
 #include "registry.h"
@@ -186,8 +187,9 @@ int sb__children_add(sb__server *srv, sb__conn *c, sb__ident *ident, HANDLE proc
   ch->next = srv->children;
   srv->children = ch;
   srv->stats.children_running++;
-  if (!RegisterWaitForSingleObject(&ch->wait_handle, process, on_exit_signalled, ch,
-                                   INFINITE, WT_EXECUTEONLYONCE)) {
+  if (sb__fault_fires(SB__FAULT_EXIT_WATCH) ||
+      !RegisterWaitForSingleObject(&ch->wait_handle, process, on_exit_signalled, ch, INFINITE,
+                                   WT_EXECUTEONLYONCE)) {
     /* Without a watch the exit would go unnoticed; the child is killed
      * rather than left untracked. */
     sb__log(SB_LOG_ERROR, "cannot watch child %lu: error %lu", pid, GetLastError());
@@ -261,6 +263,17 @@ void sb__children_kill(sb__server *srv, sb__conn *c, const sb_request *req) {
     res.u.kill.killed = true;
   }
   if (sb_encode_result(&req->id, &res, &buf) == 0) sb__conn_send(c, &buf);
+}
+
+void sb__children_kill_new(sb__server *srv, DWORD pid) {
+  for (sb__child *ch = srv->children; ch != NULL; ch = ch->next) {
+    if (ch->pid != pid || ch->exited) continue;
+    sb__log(SB_LOG_WARN, "child %lu is ended: its spawn result could not be sent", pid);
+    if (ch->job == NULL || !TerminateJobObject(ch->job, 1)) TerminateProcess(ch->process, 1);
+    /* Nobody may wait for it: it was never theirs to know. */
+    ch->notify_exit = false;
+    return;
+  }
 }
 
 void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req) {

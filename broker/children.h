@@ -44,6 +44,9 @@ void sb__children_list(sb__server *srv, sb__conn *c, const sb_request *req);
  * that dies with it (the connection lifetime). Such a connection is not
  * idle (limits.idle_timeout_ms). */
 bool sb__children_conn_busy(const sb__server *srv, const sb__conn *c);
+/* Ends a child that was just added (its spawn result could not be sent):
+ * its whole job is terminated; the exit watch then forgets it. */
+void sb__children_kill_new(sb__server *srv, DWORD pid);
 /* The connection is closing: its "connection" children die, its waiters go. */
 void sb__children_conn_closed(sb__server *srv, sb__conn *c);
 /* The broker is stopping: stop watching, close everything. */

@@ -1,10 +1,15 @@
 #include "createproc.h"
 
+#include "fault.h"
 #include "log.h"
 
 static BOOL create_once(HANDLE token, const wchar_t *app, wchar_t *cmdline, BOOL inherit,
                         DWORD flags, void *env, const wchar_t *cwd, STARTUPINFOW *si,
                         PROCESS_INFORMATION *pi) {
+  if (sb__fault_fires(SB__FAULT_CREATE_1359)) {
+    SetLastError(ERROR_INTERNAL_ERROR);
+    return FALSE;
+  }
   if (token != NULL)
     return CreateProcessAsUserW(token, app, cmdline, NULL, NULL, inherit, flags, env, cwd, si,
                                 pi);

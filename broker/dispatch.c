@@ -11,14 +11,19 @@
 #include "registry.h"
 #include "spawn.h"
 #include "transfer.h"
+#ifdef SB_TEST_HOOKS
+#include "test_gate.h"
+#endif
 
-typedef struct sb__spawn_work {
+struct sb__spawn_work {
   uv_work_t work;
-  sb__conn *conn; /* referenced */
+  sb__conn *conn;   /* referenced */
   sb__ident *ident; /* its work counts the spawn */
-  sb_request req; /* owned */
+  sb_request req;   /* owned */
   sb__spawn_job job;
-} sb__spawn_work;
+  sb__spawn_work *next; /* in srv->spawns until done */
+  bool cut_off;         /* answered at the drain bound (sb__dispatch_cut_off) */
+};
 
 void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res) {
   sb_buf buf = {0};
@@ -31,6 +36,10 @@ void sb__dispatch_send_result(sb__conn *c, const sb_id *id, const sb_result *res
 static void spawn_work(uv_work_t *w) {
   sb__spawn_work *sw = w->data;
   sb__stage_mark(&sw->job.clock, SB__STAGE_QUEUE);
+#ifdef SB_TEST_HOOKS
+  /* Tests hold a spawn here to have one in flight when a stop begins. */
+  sb__test_gate_pass();
+#endif
   sb__spawn_run(&sw->job);
 }
 
@@ -72,17 +81,49 @@ void sb__dispatch_fill_pool(sb__ident *e) {
   }
 }
 
+static void unlink_spawn(sb__server *srv, sb__spawn_work *sw) {
+  for (sb__spawn_work **pp = &srv->spawns; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == sw) {
+      *pp = sw->next;
+      break;
+    }
+  }
+  if (sw->cut_off)
+    srv->spawns_cut_off--;
+  else
+    srv->spawns_in_flight--;
+}
+
+/* A spawn given up on at the drain bound finished after all: its client
+ * already has its answer, so nothing it made may live on. */
+static void discard_late_spawn(sb__spawn_job *j) {
+  if (j->err != 0) return;
+  if (j->job != NULL) {
+    TerminateJobObject(j->job, 1);
+    CloseHandle(j->job);
+  }
+  TerminateProcess(j->process, 1);
+  CloseHandle(j->process);
+}
+
 static void spawn_done(uv_work_t *w, int status) {
   sb__spawn_work *sw = w->data;
   sb__conn *c = sw->conn;
   sb__server *srv = c->srv;
   sb__spawn_job *j = &sw->job;
   sb__ident *e = sw->ident;
-  (void)status;
 
+  unlink_spawn(srv, sw);
   c->spawn_in_flight = false;
   e->spawns--;
-  if (j->err != 0) {
+  if (status == UV_ECANCELED) {
+    /* Cancelled before it started (sb__dispatch_cut_off): refused as on
+     * arrival, so pushed copies stay the client's to close. */
+    sb__conn_send_error(c, &sw->req.id, SB_E_SHUTTING_DOWN, "the broker stopped before this "
+                        "spawn started", NULL);
+  } else if (sw->cut_off) {
+    discard_late_spawn(j);
+  } else if (j->err != 0) {
     srv->stats.spawns_failed++;
     if (j->err == SB_E_HELPER_UNAVAILABLE) srv->stats.limit_helpers++;
     sb__log(SB_LOG_DEBUG, "spawn of %s failed: %s %s", sw->req.params.spawn.program,
@@ -101,19 +142,45 @@ static void spawn_done(uv_work_t *w, int status) {
     sb__conn_send_error(c, &sw->req.id, SB_E_INTERNAL, "the child cannot be tracked", NULL);
   } else {
     sb_result res;
-    srv->stats.spawns_ok++;
+    sb_buf buf = {0};
     memset(&res, 0, sizeof res);
     res.method = SB_METHOD_SPAWN;
     res.u.spawn = j->result;
-    sb__dispatch_send_result(c, &sw->req.id, &res);
-    sb__stage_mark(&j->clock, SB__STAGE_REPLY);
-    sb__stage_add(&j->clock, &srv->stats);
+    /* A child whose client cannot be told about it is not left running:
+     * nobody would know its pid, and nothing of the client's would wait
+     * for it. Its whole job ends; the exit watch then forgets it. */
+    if (sb_encode_result(&sw->req.id, &res, &buf) != 0 || sb__conn_send_reply(c, &buf) != 0) {
+      sb_buf_free(&buf);
+      sb__children_kill_new(srv, j->pid);
+      srv->stats.spawns_failed++;
+    } else {
+      srv->stats.spawns_ok++;
+      sb__stage_mark(&j->clock, SB__STAGE_REPLY);
+      sb__stage_add(&j->clock, &srv->stats);
+    }
   }
   sb_request_free(&sw->req);
   sb__conn_unref(c);
   free(sw);
-  sb__dispatch_fill_pool(e);
+  if (!srv->stopping) sb__dispatch_fill_pool(e);
   sb__idents_work_end(e);
+  if (srv->stopping) sb__server_spawn_finished(srv);
+}
+
+void sb__dispatch_cut_off(sb__server *srv) {
+  for (sb__spawn_work *sw = srv->spawns; sw != NULL; sw = sw->next) {
+    if (sw->cut_off) continue;
+    /* Not started yet: its done callback comes with UV_ECANCELED. */
+    if (uv_cancel((uv_req_t *)&sw->work) == 0) continue;
+    sw->cut_off = true;
+    srv->spawns_in_flight--;
+    srv->spawns_cut_off++;
+    srv->stats.spawns_failed++;
+    sb__log(SB_LOG_WARN, "stop: gave up on the spawn of %s (stop.drain_ms passed)",
+            sw->req.params.spawn.program);
+    sb__conn_send_error(sw->conn, &sw->req.id, SB_E_SPAWN_FAILED,
+                        "the broker stopped before this spawn finished (stop.drain_ms)", NULL);
+  }
 }
 
 /* Whether the identity may start one more spawn: limits that concern what
@@ -213,7 +280,12 @@ static void do_spawn(sb__conn *c, sb_request *req) {
     sb_request_free(&sw->req);
     sb__conn_unref(c);
     free(sw);
+    return;
   }
+  /* Counted until its done callback, so a stop can wait for it. */
+  sw->next = c->srv->spawns;
+  c->srv->spawns = sw;
+  c->srv->spawns_in_flight++;
 }
 
 /* The broker's own CPU time: a process can always read its own, and

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault.h"
 #include "sb_errors.h"
 
 /* mingw-w64 knows TokenIsAppContainer (29) only in newer headers. */
@@ -187,7 +188,7 @@ int sb__identity_from_pipe(HANDLE pipe, bool want_primary, DWORD open_pid,
   /* While impersonating, so the kernel checks the client's own right to
    * duplicate its handles, not the broker's (which as LocalSystem could
    * open almost anything). Refused is not an error: the caller decides. */
-  if (open_pid != 0 && process != NULL)
+  if (open_pid != 0 && process != NULL && !sb__fault_fires(SB__FAULT_OPEN_CLIENT))
     *process = OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
                            open_pid);
 

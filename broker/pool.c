@@ -5,6 +5,7 @@
 
 #include "attrs.h"
 #include "createproc.h"
+#include "fault.h"
 #include "job.h"
 #include "log.h"
 #include "registry.h"
@@ -212,6 +213,8 @@ static bool slot_free(sb__pool *pool) {
 int sb__pool_lease(sb__pool *pool, sb__helper **out) {
   sb__helper *h = NULL;
   int rc;
+
+  if (sb__fault_fires(SB__FAULT_LEASE)) return SB_E_HELPER_UNAVAILABLE;
 
   for (;;) {
     AcquireSRWLockExclusive(&pool->lock);

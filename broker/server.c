@@ -8,6 +8,7 @@
 
 #include "children.h"
 #include "dispatch.h"
+#include "fault.h"
 #include "idents.h"
 #include "listener.h"
 #include "log.h"
@@ -103,18 +104,20 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
+/* Queues buf; 0, or SB_E_CLOSED when it cannot go out (the connection is
+ * closed then). */
+static int conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
   sb__write *w;
   uv_buf_t b;
   if (c->closing) {
     sb_buf_free(buf);
-    return;
+    return SB_E_CLOSED;
   }
   w = calloc(1, sizeof *w);
   if (w == NULL) {
     sb_buf_free(buf);
     conn_close(c);
-    return;
+    return SB_E_CLOSED;
   }
   w->buf = *buf;
   w->close_after = close_after;
@@ -124,12 +127,22 @@ static void conn_write(sb__conn *c, sb_buf *buf, bool close_after) {
     sb_buf_free(&w->buf);
     free(w);
     conn_close(c);
-    return;
+    return SB_E_CLOSED;
   }
   idle_restart(c);
+  return 0;
 }
 
-void sb__conn_send(sb__conn *c, sb_buf *buf) { conn_write(c, buf, false); }
+int sb__conn_send(sb__conn *c, sb_buf *buf) { return conn_write(c, buf, false); }
+
+int sb__conn_send_reply(sb__conn *c, sb_buf *buf) {
+  if (sb__fault_fires(SB__FAULT_REPLY)) {
+    sb_buf_free(buf);
+    conn_close(c);
+    return SB_E_CLOSED;
+  }
+  return conn_write(c, buf, false);
+}
 
 void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
                          const char *path) {
@@ -441,11 +454,64 @@ static void close_connection_walk(uv_handle_t *h, void *arg) {
     conn_close((sb__conn *)h);
 }
 
-void sb__server_stop(sb__server *srv) {
-  srv->stopping = true;
+/* The end of a graceful stop: nothing is in flight any more (or what is was
+ * cut off). Replies already handed to a pipe stay readable by the client
+ * after the close; a client that stopped reading loses what did not fit. */
+static void stop_finish(sb__server *srv) {
+  srv->stop_finished = true;
+  if (srv->drain_timer_on) uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+  srv->drain_timer_on = false;
+  uv_walk(srv->loop, close_connection_walk, NULL);
+  /* Broker children die with their jobs, detached ones run on. */
+  sb__children_shutdown(srv);
+  /* Pools nothing uses end now, the rest when their work ends. */
+  sb__idents_shutdown(srv);
+  /* The listener goes last: until now the pipe name stayed the broker's,
+   * so no other process could take it while the broker was still
+   * answering (SECURITY-NOTES T6, T14). */
   sb__listener_stop(srv->listener);
   srv->listener = NULL;
-  uv_walk(srv->loop, close_connection_walk, NULL);
-  sb__children_shutdown(srv);
-  sb__idents_shutdown(srv);
+  if (srv->on_stopped != NULL) srv->on_stopped(srv);
+  /* A cut-off spawn's work request keeps the loop alive for as long as its
+   * worker thread is stuck, so the loop is told to end now. */
+  if (srv->spawns_cut_off > 0) uv_stop(srv->loop);
+}
+
+static void on_drain_deadline(uv_timer_t *t) {
+  sb__server *srv = t->data;
+  sb__log(SB_LOG_WARN, "stop: %u spawn(s) still in flight after stop.drain_ms (%u ms); "
+          "cutting them off", (unsigned)srv->spawns_in_flight, (unsigned)srv->cfg.s.stop_drain_ms);
+  sb__dispatch_cut_off(srv);
+  /* Spawns cancelled before they started still get their done callback,
+   * and with it sb__server_spawn_finished. */
+  if (srv->spawns_in_flight == 0 && !srv->stop_finished) stop_finish(srv);
+}
+
+/* The listener stays open while the stop drains: a client that connects
+ * meanwhile is served, and its spawns are refused with ShuttingDown
+ * (dispatch.c), which tells it more than a closed pipe would; and the
+ * pipe name is never free while the broker runs (stop_finish). */
+void sb__server_stop(sb__server *srv, sb__server_stopped_cb on_stopped) {
+  if (srv->stopping) return;
+  srv->stopping = true;
+  srv->on_stopped = on_stopped;
+  if (srv->spawns_in_flight == 0) {
+    stop_finish(srv);
+    return;
+  }
+  sb__log(SB_LOG_INFO, "stop: waiting up to %u ms (stop.drain_ms) for %u spawn(s) in flight",
+          (unsigned)srv->cfg.s.stop_drain_ms, (unsigned)srv->spawns_in_flight);
+  if (uv_timer_init(srv->loop, &srv->drain_timer) != 0) {
+    /* Without a timer the bound cannot be kept: give up on them now. */
+    sb__dispatch_cut_off(srv);
+    if (srv->spawns_in_flight == 0) stop_finish(srv);
+    return;
+  }
+  srv->drain_timer.data = srv;
+  srv->drain_timer_on = true;
+  uv_timer_start(&srv->drain_timer, on_drain_deadline, srv->cfg.s.stop_drain_ms, 0);
+}
+
+void sb__server_spawn_finished(sb__server *srv) {
+  if (srv->stopping && !srv->stop_finished && srv->spawns_in_flight == 0) stop_finish(srv);
 }

@@ -20,6 +20,12 @@
 typedef struct sb__child sb__child;
 typedef struct sb__ident sb__ident;
 typedef struct sb__listener sb__listener;
+typedef struct sb__spawn_work sb__spawn_work;
+typedef struct sb__server sb__server;
+
+/* Called on the loop thread when a graceful stop has closed everything the
+ * server owns (sb__server_stop). */
+typedef void (*sb__server_stopped_cb)(sb__server *srv);
 
 typedef struct sb__broker_config {
   sb__settings s;           /* every setting (settings.h) */
@@ -37,7 +43,7 @@ typedef struct sb__broker_config {
   uint32_t test_spawn_delay_ms;
 } sb__broker_config;
 
-typedef struct sb__server {
+struct sb__server {
   uv_loop_t *loop;
   sb__listener *listener;   /* the pipe's listening instances (listener.h) */
   sb__broker_config cfg;
@@ -49,8 +55,16 @@ typedef struct sb__server {
   uv_async_t exit_async;    /* wakes the loop when a child exits */
   SRWLOCK exit_lock;
   sb__child *exited;        /* children whose exit the loop has not seen */
-  bool stopping;
-} sb__server;
+  /* Graceful stop (sb__server_stop). */
+  bool stopping;            /* new spawns are refused with ShuttingDown */
+  bool stop_finished;       /* everything is closed */
+  uint32_t spawns_in_flight; /* spawn work items queued or running, not cut off */
+  uint32_t spawns_cut_off;  /* still running after stop.drain_ms: given up on */
+  sb__spawn_work *spawns;   /* every spawn work item not done yet (dispatch.c) */
+  uv_timer_t drain_timer;   /* stop.drain_ms */
+  bool drain_timer_on;
+  sb__server_stopped_cb on_stopped;
+};
 
 /* What one connection knows about its client. */
 typedef struct sb__session {
@@ -89,11 +103,27 @@ typedef struct sb__conn {
 } sb__conn;
 
 int sb__server_start(sb__server *srv, uv_loop_t *loop, const sb__broker_config *cfg);
-void sb__server_stop(sb__server *srv);
+/* Stops gracefully: spawns are refused with ShuttingDown from now on, the
+ * ones in flight get up to stop.drain_ms to finish (then they are cut off,
+ * see sb__dispatch_cut_off), and then connections, children (per lifetime)
+ * and the listener are closed and on_stopped is called. The helper pool is
+ * left to the caller, who destroys it once uv_run has returned. When spawns
+ * were cut off their worker threads still run: the loop is stopped with
+ * uv_stop and spawns_cut_off says so; the pool must then not be destroyed
+ * (its helper job may be terminated) and the process should exit. A second
+ * call does nothing. */
+void sb__server_stop(sb__server *srv, sb__server_stopped_cb on_stopped);
+/* dispatch.c calls this when a spawn work item is done: a stop waiting for
+ * the last spawn in flight goes on. */
+void sb__server_spawn_finished(sb__server *srv);
 
 /* Queues one frame to the client; takes ownership of *buf. A closed
- * connection drops it. */
-void sb__conn_send(sb__conn *c, sb_buf *buf);
+ * connection drops it. 0, or SB_E_CLOSED when the frame cannot go out (the
+ * connection is then closed). */
+int sb__conn_send(sb__conn *c, sb_buf *buf);
+/* The same for a spawn's result, with the test builds' "reply" fault
+ * point (fault.h). */
+int sb__conn_send_reply(sb__conn *c, sb_buf *buf);
 /* Encodes and sends an error reply. */
 void sb__conn_send_error(sb__conn *c, const sb_id *id, int err, const char *detail,
                          const char *path);

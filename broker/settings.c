@@ -47,8 +47,8 @@ static const row sb__rows[] = {
     {{"log.level", "--log-level", "error, warn, info or debug", "\"info\"", "", "log detail"},
      K_LEVEL, offsetof(sb__settings, log_level), 0, 0, 0},
     {{"log.file", "--log-file", "string", "\"\"", "1023 bytes",
-      "the log file; empty: none in console mode, spawnbroker.log in the service's data "
-      "folder in service mode"},
+      "the log file; empty: none in console mode, %ProgramData%\\spawnbroker\\NAME.log in "
+      "service mode (NAME: the service's name)"},
      K_PATH, offsetof(sb__settings, log_file), 0, 0, 0},
     {{"log.event_log", NULL, "bool", "true", "",
       "service mode also reports start, stop and errors to the Windows Event Log"},

@@ -57,8 +57,8 @@ sb__clients sb__clients_effective(sb__clients setting, bool service);
     "descriptor, of which msvcrt has 2048)")                                                  \
   X(max_connections_per_identity, "limits.connections_per_identity", NULL, 64, 1, 65536,      \
     "connections open at once for one identity (at most limits.connections)")                 \
-  X(max_spawns_per_identity, "limits.spawns_in_flight_per_identity", NULL, 16, 1, 4096,       \
-    "spawns running at once for one identity (one per connection in any case)")               \
+  X(max_spawns_per_identity, "limits.spawns_in_flight_per_identity", NULL, 64, 1, 4096,       \
+    "spawns taken on and not yet answered for one identity (one per connection in any case)") \
   X(max_children_per_identity, "limits.children_per_identity", NULL, 1024, 1, 65536,          \
     "children the broker tracks at once for one identity")                                    \
   X(idle_timeout_ms, "limits.idle_timeout_ms", NULL, 300000, 1000, 86400000,                  \

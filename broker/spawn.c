@@ -11,6 +11,7 @@
 #include "cmdline.h"
 #include "createproc.h"
 #include "envblock.h"
+#include "fault.h"
 #include "job.h"
 #include "log.h"
 #include "transfer.h"
@@ -33,12 +34,17 @@ static void fail(sb__spawn_job *j, int err, const char *path, const char *fmt, .
   }
 }
 
-/* A failure that names the handle at fault. */
+/* A failure that names the handle at fault, and what went wrong with it. */
 static void fail_handle(sb__spawn_job *j, int err, size_t bad) {
   char where[40];
+  const char *why = err == SB_E_HANDLE_NOT_FOUND           ? "is not open in the client"
+                    : err == SB_E_HANDLE_TYPE_NOT_ALLOWED  ? "is a kind of handle no child may get"
+                    : err == SB_E_HANDLE_OWNED_BY_BROKER   ? "belongs to the broker"
+                    : err == SB_E_HANDLE_CLAIMED           ? "is claimed by another request"
+                                                           : "cannot be moved into the helper";
   snprintf(where, sizeof where, "params.handles[%u].value", (unsigned)bad);
-  fail(j, err, where, "handle %s (%lld) cannot be passed", j->params->handles[bad].name,
-       (long long)j->params->handles[bad].value);
+  fail(j, err, where, "handle %s (%lld) %s", j->params->handles[bad].name,
+       (long long)j->params->handles[bad].value, why);
 }
 
 /* Resolves the program to a full path with SearchPathW, the way a shell user
@@ -203,6 +209,10 @@ static BOOL create_child(const sb__spawn_job *j, const wchar_t *app, wchar_t *cm
   DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT |
                 CREATE_BREAKAWAY_FROM_JOB | DETACHED_PROCESS;
   if (j->service) si->StartupInfo.lpDesktop = desktop;
+  if (sb__fault_fires(SB__FAULT_CREATE)) {
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    return FALSE;
+  }
   return sb__create_process(j->token, app, cmdline, inherit, flags, env, cwd, &si->StartupInfo,
                             pi);
 }
@@ -378,7 +388,9 @@ void sb__spawn_run(sb__spawn_job *j) {
   /* 4. One attribute list: the helper as parent, exactly the moved handles
    * as the only ones that may be inherited, and the child's job. Without
    * handles, inheritance is simply off (an empty list is invalid). */
-  rc = sb__attrs_build(&attrs, &helper->process, moved.in_helper, moved.n, &j->job);
+  rc = sb__fault_fires(SB__FAULT_ATTRS)
+           ? SB_E_SPAWN_FAILED
+           : sb__attrs_build(&attrs, &helper->process, moved.in_helper, moved.n, &j->job);
   if (rc != 0) {
     fail(j, rc, NULL, rc == SB_E_NOMEM ? NULL : "the attribute list cannot be built (error %lu)",
          attrs.error);
@@ -410,12 +422,13 @@ void sb__spawn_run(sb__spawn_job *j) {
     goto done;
   }
   created = true;
-  if (!attrs.job_listed && !AssignProcessToJobObject(j->job, pi.hProcess)) {
+  if (sb__fault_fires(SB__FAULT_ASSIGN_JOB) ||
+      (!attrs.job_listed && !AssignProcessToJobObject(j->job, pi.hProcess))) {
     fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be placed in its job (error %lu)",
          GetLastError());
     goto done;
   }
-  if (ResumeThread(pi.hThread) == (DWORD)-1) {
+  if (sb__fault_fires(SB__FAULT_RESUME) || ResumeThread(pi.hThread) == (DWORD)-1) {
     fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be resumed (error %lu)",
          GetLastError());
     goto done;

@@ -4,6 +4,7 @@
 #include <wchar.h>
 #include <winternl.h>
 
+#include "fault.h"
 #include "registry.h"
 
 /* Object types a child may receive. "File" covers disk files, pipes,
@@ -40,6 +41,7 @@ int sb__transfer_check_type(HANDLE local, bool file_only) {
  * works on Windows too. */
 static bool close_remote(HANDLE process, HANDLE h) {
   HANDLE copy = NULL;
+  if (sb__fault_fires(SB__FAULT_CLOSE_IN_HELPER)) return false;
   if (!DuplicateHandle(process, h, GetCurrentProcess(), &copy, 0, FALSE,
                        DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
     return false;
@@ -60,6 +62,10 @@ int sb__transfer_close_in_helper(HANDLE helper, sb__moved *moved) {
 /* Moves a handle of the broker's table into the helper as inheritable and
  * closes the broker's copy in the same call. */
 static int move_to_helper(HANDLE local, HANDLE helper, HANDLE *out) {
+  if (sb__fault_fires(SB__FAULT_MOVE_TO_HELPER)) {
+    CloseHandle(local); /* as DUPLICATE_CLOSE_SOURCE would have */
+    return SB_E_INTERNAL;
+  }
   if (!DuplicateHandle(GetCurrentProcess(), local, helper, out, 0, TRUE,
                        DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE)) {
     /* DUPLICATE_CLOSE_SOURCE closes the source even when the duplicate
@@ -95,8 +101,9 @@ int sb__transfer_pull(HANDLE client, HANDLE helper, const sb_spawn_params *p,
   for (size_t i = 0; i < p->nhandles; i++) {
     HANDLE local = NULL;
     *bad = i;
-    if (!DuplicateHandle(client, (HANDLE)(intptr_t)p->handles[i].value,
-                         GetCurrentProcess(), &local, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    if (sb__fault_fires(SB__FAULT_DUP_FROM_CLIENT) ||
+        !DuplicateHandle(client, (HANDLE)(intptr_t)p->handles[i].value, GetCurrentProcess(),
+                         &local, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
       rc = SB_E_HANDLE_NOT_FOUND;
       goto fail;
     }

@@ -117,6 +117,19 @@ size_t sbt_count(DWORD pid) {
   return n;
 }
 
+size_t sbt_settled_count(DWORD pid) {
+  size_t last = sbt_count(pid);
+  int same = 0;
+  for (int i = 0; i < 66 && same < 2; i++) {
+    size_t now;
+    Sleep(150);
+    now = sbt_count(pid);
+    same = now == last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 size_t sbt_count_inheritable(DWORD pid) {
   sbt_handle *list = NULL;
   size_t n = 0, k = 0;

@@ -40,6 +40,10 @@ size_t sbt_result_values(const sb_spawn_result *res, uint64_t *out, size_t cap);
 
 /* Counts the handles of a process (NtQuerySystemInformation). */
 size_t sbt_count(DWORD pid);
+/* The handle count of a process once it stopped changing: the same in
+ * three readings 150 ms apart (at most 10 s), for a broker that may still
+ * be refilling its pool or forgetting a child. */
+size_t sbt_settled_count(DWORD pid);
 /* Counts the inheritable handles of a process. */
 size_t sbt_count_inheritable(DWORD pid);
 

@@ -436,8 +436,7 @@ SB_TEST(d1_client_gone_before_reply_leaves_no_child) {
   char frame[1024];
   size_t base;
   REQUIRE(sbt_fixture_start(&b, NULL, &c) == 0);
-  Sleep(300);
-  base = sbt_count(b.pid);
+  base = sbt_settled_count(b.pid);
   /* A raw client sends a connection-lifetime spawn and hangs up at once. */
   h = sbt_pipe_open(&b);
   REQUIRE(h != NULL);
@@ -448,11 +447,21 @@ SB_TEST(d1_client_gone_before_reply_leaves_no_child) {
            "sb_child.exe");
   CHECK_INT(sbt_pipe_write(h, frame, strlen(frame)), 0);
   CloseHandle(h);
-  Sleep(1500);
+  /* The broker notices, finishes the spawn, kills the child and refills
+   * its pool, in its own time: wait until no child runs and its handle
+   * count has settled. */
+  for (int i = 0; i < 100; i++) {
+    bool running = false;
+    REQUIRE(sb_client_list(c, &list) == 0);
+    for (size_t k = 0; k < list.nchildren; k++) running |= list.children[k].running;
+    sb_client_list_free(&list);
+    if (!running) break;
+    Sleep(100);
+  }
   REQUIRE(sb_client_list(c, &list) == 0);
   for (size_t i = 0; i < list.nchildren; i++) CHECK(!list.children[i].running);
   sb_client_list_free(&list);
-  CHECK_INT(sbt_count(b.pid), base);
+  CHECK_INT(sbt_settled_count(b.pid), base);
   sbt_fixture_stop(&b, c);
 }
 

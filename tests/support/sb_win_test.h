@@ -44,6 +44,26 @@ int sbt_broker_start_exe(sbt_broker *b, const wchar_t *exe, const wchar_t *extra
 /* Kills the broker and waits for it to be gone. */
 void sbt_broker_stop(sbt_broker *b);
 
+/* A broker in a console of its own, so that a test can press Ctrl-C in it
+ * (tests/support/sb_console.c says why it takes a process in between). */
+typedef struct sbt_console {
+  HANDLE host;      /* sb_console.exe */
+  HANDLE interrupt; /* set: sb_console generates the Ctrl-C */
+} sbt_console;
+
+/* Starts "<exe> run --pipe <unique> extra_args" under sb_console.exe and
+ * waits until the pipe accepts connections, as sbt_broker_start_exe does;
+ * b->process and b->pid are the broker's. */
+int sbt_broker_start_console(sbt_broker *b, const wchar_t *exe, const wchar_t *extra_args,
+                             sbt_console *con);
+/* Presses Ctrl-C in the broker's console and waits up to timeout_ms for
+ * the broker to exit; *exit_code is then its exit code. Returns 0,
+ * SB_E_TIMEOUT, or SB_E_INTERNAL when sb_console reports a failure of its
+ * own (its exit code, 120 to 123, is then in *exit_code). */
+int sbt_console_interrupt(sbt_console *con, DWORD timeout_ms, DWORD *exit_code);
+/* Kills what is left of the broker and sb_console, and closes the handles. */
+void sbt_console_close(sbt_console *con, sbt_broker *b);
+
 /* Runs "<exe> args" with stdin empty and stdout/stderr captured, waiting at
  * most timeout_ms. Returns 0 or a negative code (timeout: SB_E_TIMEOUT). */
 int sbt_run_capture(const wchar_t *exe, const wchar_t *args, DWORD timeout_ms,
@@ -65,6 +85,25 @@ int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **o
 /* The same, waiting at most timeout_ms for the program to exit. */
 int sbt_run_collect_ms(const wchar_t *app, wchar_t *cmdline, wchar_t *env, DWORD timeout_ms,
                        char **out, DWORD *exit_code);
+
+/* A whole text file (malloc'd, NUL-terminated; opened sharing read, write
+ * and delete, so a log file can be read while it is written), or NULL. */
+char *sbt_read_text_file(const wchar_t *path);
+/* The size of the file PATH (n == 0) or of its rotated copy PATH.n; -1
+ * when there is none. */
+long long sbt_rotated_size(const wchar_t *path, int n);
+/* Deletes PATH and PATH.1 to PATH.upto, as far as they exist. */
+void sbt_remove_rotated(const wchar_t *path, int upto);
+/* How many lines of text contain needle (0 for a NULL text). */
+size_t sbt_count_lines(const char *text, const char *needle);
+
+/* Handles (SYNCHRONIZE | PROCESS_TERMINATE) to every running process named
+ * exe whose parent is `parent` (Toolhelp snapshot); returns how many, at
+ * most cap. Open them before the parent exits: pids are reused. */
+size_t sbt_open_children(DWORD parent, const wchar_t *exe, HANDLE *out, size_t cap);
+/* True when every process in list has exited within timeout_ms. */
+int sbt_all_exit(HANDLE *list, size_t n, DWORD timeout_ms);
+void sbt_close_all(HANDLE *list, size_t n);
 
 /* Opens the broker's pipe as a client (byte mode, blocking), with the
  * rights a client gets: GENERIC_READ | FILE_WRITE_DATA. */
