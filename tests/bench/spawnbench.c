@@ -1,5 +1,6 @@
 /*
- * spawnbench.exe [--quick] [--json] [--rounds N] [--batch N] [--baseline EXE]
+ * spawnbench.exe [--quick] [--json] [--rounds N] [--batch N] [--only KEYS]
+ *                [--baseline EXE]
  *
  * Spawns sb_child.exe "exit 0" many times in each way a program could, in
  * one run, and prints medians, p90, p99 and ratios to direct CreateProcess
@@ -12,6 +13,9 @@
  *   --rounds N  rounds (default 12)
  *   --batch N   spawns per batch of a one-thread mode (default 24); a mode
  *               with T threads makes max(3, ceil(N / T)) on each thread
+ *   --only KEYS only the modes named, comma-separated ("direct,broker"): for
+ *               looking at one change quickly; the targets need direct,
+ *               broker, broker_nopool, lock16 and broker16
  *   --baseline EXE
  *               also measures broker executable EXE (a copy of another
  *               build, next to spawnbench.exe) as modes "baseline" and
@@ -60,12 +64,14 @@ typedef struct options {
   bool quick, json;
   int rounds, batch, min_per_thread;
   wchar_t baseline[MAX_PATH]; /* --baseline EXE, or "" */
+  const char *only;           /* --only KEYS, or NULL for every mode */
 } options;
 
 static int usage(const char *why) {
   if (why != NULL) fprintf(stderr, "spawnbench: %s\n", why);
   fprintf(stderr,
-          "usage: spawnbench [--quick] [--json] [--rounds N] [--batch N] [--baseline EXE]\n");
+          "usage: spawnbench [--quick] [--json] [--rounds N] [--batch N] [--only KEYS]\n"
+          "                  [--baseline EXE]\n");
   return 2;
 }
 
@@ -75,6 +81,7 @@ static int parse(int argc, char **argv, options *o) {
   o->batch = 24;
   o->min_per_thread = 3;
   o->baseline[0] = L'\0';
+  o->only = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     char *end;
@@ -93,6 +100,8 @@ static int parse(int argc, char **argv, options *o) {
         o->rounds = (int)v;
       else
         o->batch = (int)v;
+    } else if (strcmp(a, "--only") == 0 && i + 1 < argc) {
+      o->only = argv[++i];
     } else if (strcmp(a, "--baseline") == 0 && i + 1 < argc) {
       if (MultiByteToWideChar(CP_ACP, 0, argv[++i], -1, o->baseline, MAX_PATH) == 0)
         return usage("the baseline's name is too long");
@@ -121,15 +130,34 @@ static void wait_warm(bench_broker *b, uint64_t warm) {
   }
 }
 
-/* The modes of this run: the base ones, and the baseline's. */
-static void make_modes(const options *o) {
-  memcpy(modes, base_modes, sizeof base_modes);
-  nmodes = NBASE;
-  if (o->baseline[0] == L'\0') return;
-  modes[nmodes++] = (bench_mode){"baseline", "the --baseline broker, warm pool, 1 client",
-                                 BENCH_WAY_BROKER, 1, 4, o->baseline, WARM};
-  modes[nmodes++] = (bench_mode){"baseline16", "the --baseline broker, warm pool, 16 clients",
-                                 BENCH_WAY_BROKER, 16, 5, o->baseline, WARM};
+/* Whether key is one of the comma-separated keys of list (NULL: all). */
+static bool listed(const char *list, const char *key) {
+  size_t n = strlen(key);
+  if (list == NULL) return true;
+  for (const char *p = list;; p++) {
+    if (strncmp(p, key, n) == 0 && (p[n] == ',' || p[n] == '\0')) return true;
+    p = strchr(p, ',');
+    if (p == NULL) return false;
+  }
+}
+
+/* The modes of this run: the base ones and the baseline's, less those
+ * --only leaves out. 0, or 2 when --only leaves none. */
+static int make_modes(const options *o) {
+  static const bench_mode extra[] = {
+      {"baseline", "the --baseline broker, warm pool, 1 client", BENCH_WAY_BROKER, 1, 4, NULL,
+       WARM},
+      {"baseline16", "the --baseline broker, warm pool, 16 clients", BENCH_WAY_BROKER, 16, 5,
+       NULL, WARM}};
+  nmodes = 0;
+  for (size_t i = 0; i < NBASE; i++)
+    if (listed(o->only, base_modes[i].key)) modes[nmodes++] = base_modes[i];
+  for (size_t i = 0; o->baseline[0] != L'\0' && i < 2; i++) {
+    if (!listed(o->only, extra[i].key)) continue;
+    modes[nmodes] = extra[i];
+    modes[nmodes++].broker_exe = o->baseline;
+  }
+  return nmodes > 0 ? 0 : usage("--only names no mode of this run");
 }
 
 static int start_brokers(bench_env *env) {
@@ -171,7 +199,7 @@ int main(int argc, char **argv) {
 
   rc = parse(argc, argv, &o);
   if (rc != 0) return rc == 1 ? 0 : rc;
-  make_modes(&o);
+  if (make_modes(&o) != 0) return 2;
   memset(&env, 0, sizeof env);
   memset(series, 0, sizeof series);
   memset(&warmup, 0, sizeof warmup);
