@@ -93,16 +93,17 @@ void bench_report_table(const bench_run *r, FILE *out) {
   }
 
   fprintf(out, "\nThe broker's side (its own stats and memory; stages are mean µs per spawn):\n\n");
-  fprintf(out, "| mode | CPU ms/spawn | commit growth B/spawn | helpers made/spawn |");
+  fprintf(out, "| mode | CPU ms/spawn | commit MiB | commit growth B/spawn | helpers made/spawn |");
   for (int k = 0; k < BENCH_STAGES; k++) fprintf(out, " %s |", stage_short(k, name, sizeof name));
-  fprintf(out, " sum |\n|---|---:|---:|---:|");
+  fprintf(out, " sum |\n|---|---:|---:|---:|---:|");
   for (int k = 0; k <= BENCH_STAGES; k++) fprintf(out, "---:|");
   fprintf(out, "\n");
   for (size_t i = 0; i < r->nmodes; i++) {
     const bench_series *s = &r->series[i];
     double n = (double)s->spawns_ok, sum = 0;
     if (r->modes[i].way != BENCH_WAY_BROKER) continue;
-    fprintf(out, "| `%s` | %.2f | %.0f | %.2f |", r->modes[i].key, ratio(s->cpu_us / 1000.0, n),
+    fprintf(out, "| `%s` | %.2f | %.1f | %.0f | %.2f |", r->modes[i].key,
+            ratio(s->cpu_us / 1000.0, n), s->commit_end / (1024.0 * 1024.0),
             ratio(s->commit_end - s->commit_start, n), ratio((double)s->helpers_created, n));
     for (int k = 0; k < BENCH_STAGES; k++) {
       fprintf(out, " %.0f |", ratio((double)s->stage_us[k], n));
@@ -158,6 +159,7 @@ static bool add_mode(cJSON *o, const bench_run *r, size_t i) {
        add(o, m, "spawns_per_s", bench_series_rate(s));
   if (!ok || r->modes[i].way != BENCH_WAY_BROKER) return ok;
   ok = add(o, m, "broker_cpu_ms_per_spawn", ratio(s->cpu_us / 1000.0, n)) &&
+       add(o, m, "broker_commit_bytes", s->commit_end) &&
        add(o, m, "broker_commit_growth_bytes_per_spawn", ratio(s->commit_end - s->commit_start, n)) &&
        add(o, m, "broker_peak_working_set_bytes", s->peak_working_set) &&
        add(o, m, "helpers_created_per_spawn", ratio((double)s->helpers_created, n));
