@@ -76,8 +76,8 @@ void bench_report_table(const bench_run *r, FILE *out) {
 
   fprintf(out, "Machine: %s.\n", r->machine);
   fprintf(out,
-          "Run: %d rounds of batches of %d%s; each round runs one batch of every mode, in "
-          "turn.\n\n",
+          "Run: %d rounds of batches of %d%s; each round runs one batch of every mode, in an "
+          "order shuffled anew each round, with a short pause after each batch.\n\n",
           r->rounds, r->batch, r->quick ? " (--quick)" : "");
   fprintf(out, "| mode | what | spawns | request→pid p50 / p90 / p99 (ms) | × direct | "
                "request→exit p50 / p90 / p99 (ms) | × direct | spawns/s |\n");

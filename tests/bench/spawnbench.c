@@ -56,6 +56,8 @@ static const bench_mode base_modes[] = {
 /* --baseline adds two modes, each with a broker of its own. */
 #define NMODES_MAX (NBASE + 2)
 #define NBROKERS 6
+/* The pause after each batch (see main). */
+#define BENCH_SETTLE_MS 100
 
 static bench_mode modes[NMODES_MAX];
 static size_t nmodes;
@@ -115,6 +117,24 @@ static int parse(int argc, char **argv, options *o) {
     }
   }
   return 0;
+}
+
+/* A new order of the modes each round, the same in every run: no mode
+ * always runs first, or after the same one. A rotation would put each mode
+ * after the same neighbour in every round, and carry that neighbour's
+ * after-effects into its figures. */
+static void shuffle(size_t *order, size_t n, uint32_t *seed) {
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  for (size_t i = n; i > 1; i--) {
+    size_t j, t;
+    /* A linear congruential step (Numerical Recipes' constants) is plenty
+     * for an order of nine. */
+    *seed = *seed * 1664525u + 1013904223u;
+    j = (size_t)(*seed >> 16) % i;
+    t = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = t;
+  }
 }
 
 static int per_thread(const options *o, const bench_mode *m) {
@@ -197,6 +217,7 @@ int main(int argc, char **argv) {
   bench_env env;
   bench_run run;
   options o;
+  uint32_t seed = 1;
   int rc, status = 0;
 
   rc = parse(argc, argv, &o);
@@ -222,13 +243,17 @@ int main(int argc, char **argv) {
    * cache, every thread and connection used once. */
   for (size_t i = 0; i < nmodes && rc == 0; i++)
     rc = bench_batch_run(&env, &modes[i], 1, &warmup);
-  /* Round r starts at mode r: no mode always runs first or after the same
-   * one. */
-  for (int r = 0; r < o.rounds && rc == 0; r++)
+  for (int r = 0; r < o.rounds && rc == 0; r++) {
+    size_t order[NMODES_MAX];
+    shuffle(order, nmodes, &seed);
     for (size_t k = 0; k < nmodes && rc == 0; k++) {
-      size_t i = ((size_t)r + k) % nmodes;
-      rc = run_batch(&env, &o, i, &series[i]);
+      rc = run_batch(&env, &o, order[k], &series[order[k]]);
+      /* What a batch leaves behind settles first (the no-pool broker's
+       * retired helpers, killed at the end of its batch, are torn down by
+       * Wine for a few milliseconds after) rather than in the next batch. */
+      Sleep(BENCH_SETTLE_MS);
     }
+  }
   if (rc != 0) {
     fprintf(stderr, "spawnbench: a batch could not run: %s\n", sb_err_name(rc));
     status = 1;
