@@ -70,7 +70,9 @@ void sb__dispatch_fill_pool(sb__ident *e) {
   sb__pool *pool;
   if (e == NULL || e->srv->stopping) return;
   pool = sb__idents_pool(e);
-  if (pool == NULL) return;
+  /* A full pool, the usual case after a spawn: nothing to make, and no
+   * worker to wake while the new child starts up. */
+  if (pool == NULL || !sb__pool_wants_fill(pool)) return;
   fw = calloc(1, sizeof *fw);
   if (fw == NULL) return;
   fw->ident = e;

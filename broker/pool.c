@@ -311,6 +311,14 @@ void sb__pool_fill(sb__pool *pool) {
   }
 }
 
+bool sb__pool_wants_fill(sb__pool *pool) {
+  bool want;
+  AcquireSRWLockShared(&pool->lock);
+  want = pool->nidle + pool->ncreating < pool->cfg.warm;
+  ReleaseSRWLockShared(&pool->lock);
+  return want;
+}
+
 void sb__pool_get_stats(sb__pool *pool, sb__pool_stats *out) {
   AcquireSRWLockShared(&pool->lock);
   out->idle = pool->nidle;

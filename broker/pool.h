@@ -70,6 +70,10 @@ int sb__pool_lease(sb__pool *pool, sb__helper **out);
 void sb__pool_return(sb__pool *pool, sb__helper *h, bool clean);
 /* Creates helpers until `warm` are idle (call from a worker thread). */
 void sb__pool_fill(sb__pool *pool);
+/* Whether sb__pool_fill would have anything to do now: fewer than `warm`
+ * helpers idle or being made. A hint, read without creating anything, so
+ * the loop need not wake a worker after every spawn of a full pool. */
+bool sb__pool_wants_fill(sb__pool *pool);
 
 /* This pool's idle and busy helpers. */
 void sb__pool_get_stats(sb__pool *pool, sb__pool_stats *out);

@@ -211,6 +211,14 @@ static void blame_dead_helper(sb__spawn_job *j, const sb__helper *helper) {
   fail(j, SB_E_HELPER_UNAVAILABLE, NULL, "the helper process ended during the spawn");
 }
 
+/* Closes every moved handle in the helper and returns it to its pool,
+ * retired when a close failed. */
+static void give_back_helper(const sb__spawn_job *j, sb__helper *helper, sb__moved *moved) {
+  bool clean = sb__transfer_close_in_helper(helper->process, moved) == 0;
+  if (!clean) sb__log(SB_LOG_WARN, "helper %lu kept a handle; retiring it", helper->pid);
+  sb__pool_return(j->pool, helper, clean);
+}
+
 void sb__spawn_run(sb__spawn_job *j) {
   const sb_spawn_params *p = j->params;
   wchar_t *wprogram = NULL, *app = NULL, *wcwd = NULL;
@@ -228,7 +236,7 @@ void sb__spawn_run(sb__spawn_job *j) {
   DWORD std_types[3] = {0, 0, 0};
   unsigned char *crt = NULL;
   WORD crt_len = 0;
-  bool created = false, clean = true;
+  bool created = false;
   int rc;
 
   memset(&moved, 0, sizeof moved);
@@ -373,6 +381,15 @@ void sb__spawn_run(sb__spawn_job *j) {
          GetLastError());
     goto done;
   }
+  sb__stage_mark(&j->clock, SB__STAGE_CREATE);
+  /* The child holds its own copies from its creation on, so the helper can
+   * give the request's handles back before the child runs. Done now, not
+   * after the resume: under Wine a child starting up keeps the wineserver
+   * busy, and these calls would wait behind it with the client waiting for
+   * the pid (docs/benchmarks.md has the measurement). */
+  give_back_helper(j, helper, &moved);
+  helper = NULL;
+  sb__stage_mark(&j->clock, SB__STAGE_CLOSE);
   if (sb__fault_fires(SB__FAULT_RESUME) || ResumeThread(pi.hThread) == (DWORD)-1) {
     fail(j, SB_E_SPAWN_FAILED, NULL, "the child cannot be resumed (error %lu)",
          GetLastError());
@@ -392,15 +409,12 @@ void sb__spawn_run(sb__spawn_job *j) {
 done:
   if (j->mode == SB_TRANSFER_PUSH) sb__transfer_push_release(p, &claim);
   if (helper != NULL && j->err != 0) blame_dead_helper(j, helper);
-  /* Every path: the helper gives back every handle of the request. */
+  /* Every path: the helper gives back every handle of the request (a
+   * child that was made has had it done already). */
   if (helper != NULL) {
-    if (sb__transfer_close_in_helper(helper->process, &moved) != 0) {
-      sb__log(SB_LOG_WARN, "helper %lu kept a handle; retiring it", helper->pid);
-      clean = false;
-    }
-    sb__pool_return(j->pool, helper, clean);
+    give_back_helper(j, helper, &moved);
+    sb__stage_mark(&j->clock, SB__STAGE_CLOSE);
   }
-  sb__stage_mark(&j->clock, SB__STAGE_CLOSE);
   if (pi.hThread != NULL) CloseHandle(pi.hThread);
   if (j->err != 0) {
     /* No half-made child survives a failure: it never ran. */

@@ -25,8 +25,10 @@ typedef enum sb__stage {
   SB__STAGE_PREPARE,  /* worker: program, working directory, the child's job */
   SB__STAGE_LEASE,    /* worker: leasing a helper (or creating one) */
   SB__STAGE_TRANSFER, /* worker: moving the handles into the helper */
-  SB__STAGE_CREATE,   /* worker: command line, environment, attributes, the child */
-  SB__STAGE_CLOSE,    /* worker: closing the moved handles in the helper, returning it */
+  SB__STAGE_CREATE,   /* worker: command line, environment, attributes, the child made
+                       * suspended, and (after CLOSE) resumed */
+  SB__STAGE_CLOSE,    /* worker: closing the moved handles in the helper, returning it,
+                       * while the new child is still suspended */
   SB__STAGE_REPLY,    /* loop: tracking the child, encoding and writing the reply */
   SB__STAGE_COUNT
 } sb__stage;

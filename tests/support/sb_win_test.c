@@ -357,6 +357,11 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe) {
 
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code) {
+  return sbt_run_collect_ms(app, cmdline, env, 30000, out, exit_code);
+}
+
+int sbt_run_collect_ms(const wchar_t *app, wchar_t *cmdline, wchar_t *env, DWORD timeout_ms,
+                       char **out, DWORD *exit_code) {
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
   HANDLE rd = NULL, wr = NULL, nul = INVALID_HANDLE_VALUE;
   STARTUPINFOW si;
@@ -399,7 +404,7 @@ int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **o
     if (!ReadFile(rd, buf + len, (DWORD)(cap - len - 1), &got, NULL) || got == 0) break;
     len += got;
   }
-  if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0) goto done;
+  if (WaitForSingleObject(pi.hProcess, timeout_ms) != WAIT_OBJECT_0) goto done;
   GetExitCodeProcess(pi.hProcess, exit_code);
   if (buf == NULL) buf = calloc(1, 1);
   if (buf == NULL) goto done;

@@ -82,6 +82,9 @@ size_t sbt_count_children(DWORD parent, const wchar_t *exe);
  * anywhere else. */
 int sbt_run_collect(const wchar_t *app, wchar_t *cmdline, wchar_t *env, char **out,
                     DWORD *exit_code);
+/* The same, waiting at most timeout_ms for the program to exit. */
+int sbt_run_collect_ms(const wchar_t *app, wchar_t *cmdline, wchar_t *env, DWORD timeout_ms,
+                       char **out, DWORD *exit_code);
 
 /* s as the inside of a JSON string, backslashes and quotes escaped (all
  * a path or a pipe name can hold that needs it), cut to fit cap. */
