@@ -283,12 +283,17 @@ void sb__pool_return(sb__pool *pool, sb__helper *h, bool clean) {
   WakeAllConditionVariable(&pool->filled);
 }
 
+/* Fewer than `warm` helpers idle or being made (under the pool's lock). */
+static bool below_warm(const sb__pool *pool) {
+  return pool->nidle + pool->ncreating < pool->cfg.warm;
+}
+
 void sb__pool_fill(sb__pool *pool) {
   for (;;) {
     sb__helper *h;
     bool want;
     AcquireSRWLockExclusive(&pool->lock);
-    want = pool->nidle + pool->ncreating < pool->cfg.warm && slot_free(pool);
+    want = below_warm(pool) && slot_free(pool);
     if (want) pool->ncreating++; /* reserve, as in lease */
     ReleaseSRWLockExclusive(&pool->lock);
     if (!want) return;
@@ -314,7 +319,7 @@ void sb__pool_fill(sb__pool *pool) {
 bool sb__pool_wants_fill(sb__pool *pool) {
   bool want;
   AcquireSRWLockShared(&pool->lock);
-  want = pool->nidle + pool->ncreating < pool->cfg.warm;
+  want = below_warm(pool);
   ReleaseSRWLockShared(&pool->lock);
   return want;
 }

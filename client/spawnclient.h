@@ -124,7 +124,10 @@ void sb_client_options_init(sb_client_options *o);
  *   SB_E_BAD_REPLY  a malformed reply, or a push-mode hello whose pid is not
  *                 the pipe server's process;
  *   the broker's error for a refused hello (SB_E_UNSUPPORTED_PROTOCOL,
- *   SB_E_TRANSFER_UNAVAILABLE, ...).
+ *   SB_E_TRANSFER_UNAVAILABLE, ...), or for the connection itself
+ *   (SB_E_SHUTTING_DOWN while it stops, SB_E_LIMIT_REACHED at
+ *   limits.connections), even when it closed the pipe before the hello
+ *   was written.
  * On failure *out is NULL and sb_client_last_error(NULL) describes why.
  */
 int sb_client_connect(const char *pipe_name, uint32_t timeout_ms, sb_client **out);

@@ -87,15 +87,37 @@ static int spawn_with_events(sb_client *c, int nhandles, sb_spawn_result *res) {
   return rc;
 }
 
+/* Polls cond every 100 ms; false when it has not held within 30 s. */
+static bool wait_until(faulty *f, bool (*cond)(faulty *)) {
+  for (int i = 0; i < 300; i++) {
+    if (cond(f)) return true;
+    Sleep(100);
+  }
+  return false;
+}
+
+/* Whether the broker lists a running child; *listed is false when the
+ * list could not be had. */
+static bool a_child_runs_listed(faulty *f, bool *listed) {
+  sb_list_result list;
+  bool running = false;
+  *listed = sb_client_list(f->c, &list) == 0;
+  if (!*listed) return false;
+  for (size_t k = 0; k < list.nchildren; k++) running |= list.children[k].running;
+  sb_client_list_free(&list);
+  return running;
+}
+
+static bool a_child_runs(faulty *f) {
+  bool listed;
+  return a_child_runs_listed(f, &listed);
+}
+
 /* No child of the broker's runs: none in its list, none under the helper. */
 static void check_no_child(faulty *f) {
-  sb_list_result list;
-  bool running = true;
-  for (int i = 0; i < 100 && running; i++) {
-    running = false;
-    if (sb_client_list(f->c, &list) != 0) break;
-    for (size_t k = 0; k < list.nchildren; k++) running |= list.children[k].running;
-    sb_client_list_free(&list);
+  bool listed = true, running = true;
+  for (int i = 0; i < 100 && running && listed; i++) {
+    running = a_child_runs_listed(f, &listed);
     if (running) Sleep(100);
   }
   CHECK(!running);
@@ -290,29 +312,16 @@ static void kill_process(HANDLE h) {
   CloseHandle(h);
 }
 
-/* Waits until the broker's stats satisfy `done`; false after 30 s. */
-static bool wait_stats(faulty *f, bool (*done)(const sb_stats_result *)) {
-  for (int i = 0; i < 300; i++) {
-    sb_stats_result st;
-    if (sb_client_stats(f->c, &st) == 0 && done(&st)) return true;
-    Sleep(100);
-  }
-  return false;
+static bool helpers_busy_is(faulty *f, uint64_t n) {
+  sb_stats_result st;
+  return sb_client_stats(f->c, &st) == 0 && st.helpers_busy == n;
 }
 
-static bool a_helper_is_leased(const sb_stats_result *st) { return st->helpers_busy == 1; }
-static bool no_helper_is_leased(const sb_stats_result *st) { return st->helpers_busy == 0; }
-static bool only_the_tests_connection(const sb_stats_result *st) {
-  return st->connections_current == 1;
-}
-
-static bool a_child_runs(faulty *f) {
-  sb_list_result list;
-  bool running = false;
-  if (sb_client_list(f->c, &list) != 0) return false;
-  for (size_t k = 0; k < list.nchildren; k++) running |= list.children[k].running;
-  sb_client_list_free(&list);
-  return running;
+static bool a_helper_is_leased(faulty *f) { return helpers_busy_is(f, 1); }
+static bool no_helper_is_leased(faulty *f) { return helpers_busy_is(f, 0); }
+static bool only_the_tests_connection(faulty *f) {
+  sb_stats_result st;
+  return sb_client_stats(f->c, &st) == 0 && st.connections_current == 1;
 }
 
 /* One killed client: MODE's victim, killed once `then` holds (NULL: at
@@ -327,18 +336,11 @@ static void kill_client(const char *mode, const wchar_t *broker_args, bool (*the
   REQUIRE(sb_client_stats(f.c, &before) == 0);
   victim = start_victim(&f, mode);
   REQUIRE(victim != NULL);
-  if (then != NULL) {
-    bool reached = false;
-    for (int i = 0; i < 300 && !reached; i++) {
-      reached = then(&f);
-      if (!reached) Sleep(100);
-    }
-    CHECK(reached);
-  }
+  if (then != NULL) CHECK(wait_until(&f, then));
   kill_process(victim);
   /* The connection goes first; a spawn in flight finishes after it. */
-  CHECK(wait_stats(&f, only_the_tests_connection));
-  CHECK(wait_stats(&f, no_helper_is_leased));
+  CHECK(wait_until(&f, only_the_tests_connection));
+  CHECK(wait_until(&f, no_helper_is_leased));
   REQUIRE(sb_client_stats(f.c, &after) == 0);
   CHECK_INT(after.spawns_ok - before.spawns_ok, made);
   CHECK_INT(after.spawns_failed - before.spawns_failed, made == 0 && then != NULL ? 1 : 0);
@@ -346,17 +348,12 @@ static void kill_client(const char *mode, const wchar_t *broker_args, bool (*the
   faulty_stop(&f);
 }
 
-static bool spawn_in_flight(faulty *f) {
-  sb_stats_result st;
-  return sb_client_stats(f->c, &st) == 0 && a_helper_is_leased(&st);
-}
-
 SB_TEST(d1_a_client_killed_in_the_middle_of_a_frame) { kill_client("mid-frame", NULL, NULL, 0); }
 
 /* The broker holds the spawn (--test-spawn-delay-ms) after the lease and
  * before it takes the client's handles, whose process is gone by then. */
 SB_TEST(d1_a_client_killed_while_its_spawn_is_in_flight) {
-  kill_client("in-flight", L"--test-spawn-delay-ms 1500", spawn_in_flight, 0);
+  kill_client("in-flight", L"--test-spawn-delay-ms 1500", a_helper_is_leased, 0);
 }
 
 /* The spawn is done and its reply sits unread in the pipe: the connection
@@ -401,14 +398,14 @@ SB_TEST(d2_a_helper_killed_while_leased) {
   REQUIRE(helper != NULL);
   t = CreateThread(NULL, 0, leased_spawn_main, &ls, 0, NULL);
   REQUIRE(t != NULL);
-  CHECK(wait_stats(&f, a_helper_is_leased));
+  CHECK(wait_until(&f, a_helper_is_leased));
   kill_process(helper);
   CHECK(WaitForSingleObject(t, 60000) == WAIT_OBJECT_0);
   CloseHandle(t);
   CHECK_INT(ls.rc, SB_E_HELPER_UNAVAILABLE);
   if (strstr(ls.detail, "helper process ended") == NULL)
     SB__FAIL("the error does not say the helper ended: %s", ls.detail);
-  CHECK(wait_stats(&f, only_the_tests_connection));
+  CHECK(wait_until(&f, only_the_tests_connection));
   check_clean(&f, true);
   faulty_stop(&f);
 }
